@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { ParamRuleSchema } from '../params/rules.ts';
+
+/**
+ * The typed API that `tasks/<name>/task.ts` files use to declare a Task.
+ * A definition is data: it names step programs (never raw images), and the
+ * generator turns it into hardened, digest-pinned Tekton YAML.
+ */
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and "-")')
+  .max(63);
+
+const paramName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_-]*$/, 'must start with a letter or "_" and hold only letters, digits, "_" and "-"');
+
+/** "0.1", "1.2": tektoncd/catalog's version folders. */
+export const versionString = z.string().regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)$/, 'must be MAJOR.MINOR, e.g. "0.1"');
+
+export const ParamDefinitionSchema = z
+  .object({
+    name: paramName,
+    description: z.string().min(1),
+    type: z.enum(['string', 'array']).default('string'),
+    /** A param with a default is optional; one without is required. */
+    default: z.union([z.string(), z.array(z.string())]).optional(),
+    /** The type validate-params enforces (applied to every element of an array param). */
+    rule: ParamRuleSchema,
+  })
+  .strict();
+
+export const WorkspaceDefinitionSchema = z
+  .object({
+    name: dnsLabel,
+    description: z.string().min(1),
+    optional: z.boolean().default(false),
+    readOnly: z.boolean().default(false),
+    mountPath: z.string().startsWith('/').optional(),
+  })
+  .strict();
+
+export const ResultDefinitionSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, "_" and "-"'),
+    description: z.string().min(1),
+    type: z.enum(['string', 'array', 'object']).default('string'),
+  })
+  .strict();
+
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi');
+
+export const ComputeResourcesSchema = z
+  .object({
+    requests: z.object({ cpu: quantity, memory: quantity }).strict(),
+    limits: z.object({ cpu: quantity, memory: quantity }).strict(),
+  })
+  .strict();
+
+export const DEFAULT_COMPUTE_RESOURCES = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+} as const;
+
+const envVar = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name'),
+    value: z.string(),
+  })
+  .strict();
+
+export const StepDefinitionSchema = z
+  .object({
+    name: dnsLabel,
+    /** A folder under steps/: the step runs that program from its own image. */
+    program: dnsLabel,
+    args: z.array(z.string()).default([]),
+    env: z.array(envVar).default([]),
+    /**
+     * An optional script, run by the program's image (it needs a shebang,
+     * since the image has no shell). It may not hold any $(...) substitution:
+     * Tekton pastes substitutions in as code.
+     */
+    script: z.string().optional(),
+    computeResources: ComputeResourcesSchema.default(DEFAULT_COMPUTE_RESOURCES),
+    onError: z.enum(['continue', 'stopAndFail']).optional(),
+  })
+  .strict();
+
+/** A Task README's extra sections and its samples are plain data too. */
+export const SampleSchema = z
+  .object({
+    /** File name under samples/, e.g. "taskrun.yaml". */
+    file: z.string().regex(/^[a-z0-9][a-z0-9-]*\.yaml$/),
+    description: z.string().min(1),
+    /** Tekton documents; the generator validates and emits them as one YAML stream. */
+    documents: z.array(z.record(z.string(), z.unknown())).min(1),
+  })
+  .strict();
+
+export const TaskDefinitionSchema = z
+  .object({
+    name: dnsLabel,
+    version: versionString,
+    displayName: z.string().min(1),
+    /** One line: becomes the first line of spec.description. */
+    summary: z.string().min(1).max(120).refine((s) => !s.includes('\n'), 'must be one line'),
+    description: z.string().min(1),
+    categories: z.array(z.string().min(1)).min(1),
+    tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/)).min(1),
+    /** tekton.dev/pipelines.minVersion; 0.57.0 is the catalog's floor. */
+    minPipelinesVersion: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.57.0'),
+    params: z.array(ParamDefinitionSchema).default([]),
+    workspaces: z.array(WorkspaceDefinitionSchema).default([]),
+    results: z.array(ResultDefinitionSchema).default([]),
+    steps: z.array(StepDefinitionSchema).min(1),
+    /** Markdown appended to the generated README (usage notes, RBAC, bindings). */
+    notes: z.string().optional(),
+    samples: z.array(SampleSchema).default([]),
+  })
+  .strict();
+
+export type TaskDefinitionInput = z.input<typeof TaskDefinitionSchema>;
+export type TaskDefinition = z.output<typeof TaskDefinitionSchema>;
+export type ParamDefinition = z.output<typeof ParamDefinitionSchema>;
+export type StepDefinition = z.output<typeof StepDefinitionSchema>;
+
+/**
+ * Declares a Task. Parsing happens here, at import time, so a broken
+ * definition fails with the field path and rule instead of a bad YAML later.
+ */
+export function defineTask(input: TaskDefinitionInput): TaskDefinition {
+  return TaskDefinitionSchema.parse(input);
+}

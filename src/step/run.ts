@@ -1,0 +1,60 @@
+import { CatalogError, isCatalogError } from '../errors.ts';
+import { ZodError } from 'zod';
+
+/** Exit codes shared by every step program. */
+export const ExitCode = {
+  ok: 0,
+  /** The input was checked and rejected (a policy said no). */
+  rejected: 1,
+  /** The step was used wrongly: bad flags, missing env, malformed config. */
+  usage: 2,
+  /** Something the step depends on failed: I/O, network, an unexpected error. */
+  failure: 3,
+} as const;
+
+export type StepOutcome = number | void;
+
+/**
+ * Runs a step program's main function and turns every error into a one-line
+ * message and an exit code. No stack trace reaches the log: a stack can
+ * carry values from the environment, and it helps no pipeline author.
+ * `redact` is applied to every message printed, so secrets known to the step
+ * can be masked even inside messages from libraries.
+ */
+export async function runStep(
+  name: string,
+  main: () => Promise<StepOutcome>,
+  options: { redact?: (text: string) => string } = {},
+): Promise<never> {
+  const redact = options.redact ?? ((text: string) => text);
+  let code: number;
+  try {
+    const outcome = await main();
+    code = typeof outcome === 'number' ? outcome : ExitCode.ok;
+  } catch (error) {
+    code = reportError(name, error, redact);
+  }
+  process.exit(code);
+}
+
+export function formatError(name: string, error: unknown): { text: string; code: number } {
+  if (isCatalogError(error)) {
+    const hint = error.hint ? `\n  hint: ${error.hint}` : '';
+    const code = error.code.startsWith('USAGE') || error.code.startsWith('CONFIG') ? ExitCode.usage : ExitCode.failure;
+    return { text: `${name}: error [${error.code}]: ${error.message}${hint}`, code };
+  }
+  if (error instanceof ZodError) {
+    const lines = error.issues.map((issue) => `  ${issue.path.join('.') || '(input)'}: ${issue.message}`);
+    return { text: `${name}: error [USAGE_INVALID_INPUT]: invalid input\n${lines.join('\n')}`, code: ExitCode.usage };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { text: `${name}: error [INTERNAL]: ${message}`, code: ExitCode.failure };
+}
+
+function reportError(name: string, error: unknown, redact: (text: string) => string): number {
+  const { text, code } = formatError(name, error);
+  process.stderr.write(`${redact(text)}\n`);
+  return code;
+}
+
+export { CatalogError };
