@@ -21,7 +21,7 @@ export function sharedPath(t: Test, relative: string): string | undefined {
   if (process.env.CI === 'true') {
     t.fail(`${message}; CI=true requires it`);
   } else {
-    t.skip(message);
+    t.skip(message, () => {});
   }
   return undefined;
 }
@@ -34,6 +34,6 @@ export function requireRoot(t: Test, why: string): boolean {
   if (process.getuid?.() === 0) return true;
   const message = `needs root: ${why}`;
   if (process.env.CI === 'true') t.fail(`${message}; CI=true requires it`);
-  else t.skip(message);
+  else t.skip(message, () => {});
   return false;
 }
