@@ -1,2 +1,0 @@
-import t from 'tap';
-t.equal(process.versions.node.split('.')[0], '24');
