@@ -142,3 +142,18 @@ t.test('the breaking-change error prints the interface diff', async (t) => {
     t.match((error as Error).message, /! workspace source: removed \(breaking\)/);
   }
 });
+
+t.test('release marks versions released, and rejects unknown names', async (t) => {
+  const { mkdtemp, readFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { writeCatalogIndex } = await import('../../src/build/catalog-index.ts');
+  const { releaseVersions } = await import('../../src/build/release.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'release-'));
+  await writeCatalogIndex(join(dir, 'index.json'), indexWith('0.1', record(digestA, 'draft')));
+  t.same(await releaseVersions(dir, ['demo']), ['demo@0.1']);
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as CatalogIndex;
+  t.equal(index.tasks.demo!.versions['0.1']!.status, 'released');
+  await t.rejects(releaseVersions(dir, ['nope']), { code: 'USAGE_UNKNOWN_TASK' });
+  await t.rejects(releaseVersions(dir, ['demo@9.9']), { code: 'USAGE_UNKNOWN_VERSION' });
+});
