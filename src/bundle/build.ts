@@ -99,7 +99,8 @@ function checkIdentity(resource: BundleResource, label: string): void {
   const value = document.toJS() as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } } | null;
   const mismatches: string[] = [];
   if (value?.apiVersion !== resource.apiVersion) mismatches.push('apiVersion');
-  if (value?.kind !== resource.kind) mismatches.push('kind');
+  // Callers may pass the kind as the annotation spells it ("task"); the YAML has "Task".
+  if (typeof value?.kind !== 'string' || value.kind.toLowerCase() !== resource.kind.toLowerCase()) mismatches.push('kind');
   if (value?.metadata?.name !== resource.name) mismatches.push('metadata.name');
   if (mismatches.length > 0) {
     throw new CatalogError('BUNDLE_RESOURCE_INVALID', `${label}: the YAML's ${mismatches.join(', ')} differ from the bundle annotations`);
@@ -107,14 +108,16 @@ function checkIdentity(resource: BundleResource, label: string): void {
 }
 
 export interface CatalogTask extends BundleResource {
-  /** MAJOR.MINOR, as in catalog/task/<name>/<version>/ */
-  version: string;
+  /** MAJOR.MINOR; when given, only the highest version of each name is kept. Without it, names must be unique. */
+  version?: string;
 }
 
 export interface CatalogBundle {
   refName: string;
   descriptor: Descriptor;
-  /** "name@version" of each Task in it, in layer order. */
+  /** Resource names in it, in layer order. */
+  names: string[];
+  /** "name@version" (or just the name when no version was given), in layer order. */
   tasks: string[];
 }
 
@@ -130,19 +133,27 @@ export async function buildCatalogBundles(
   const latest = new Map<string, CatalogTask>();
   for (const task of tasks) {
     const current = latest.get(task.name);
-    if (current === undefined || compareVersions(task.version, current.version) > 0) latest.set(task.name, task);
+    if (current === undefined) latest.set(task.name, task);
+    else if (task.version === undefined || current.version === undefined) {
+      throw new CatalogError('BUNDLE_RESOURCE_DUPLICATE', `catalog bundle: Task ${quoteUntrusted(task.name)} is listed twice without versions to choose the latest by`);
+    } else if (compareVersions(task.version, current.version) > 0) latest.set(task.name, task);
   }
   const sorted = [...latest.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const bundles: CatalogBundle[] = [];
   for (let start = 0; start < sorted.length; start += MAX_BUNDLE_OBJECTS) {
     const group = sorted.slice(start, start + MAX_BUNDLE_OBJECTS);
     const refName = `${options.refNamePrefix ?? 'catalog'}-${bundles.length + 1}`;
-    const descriptor = await buildTaskBundle(layout, group, {
+    const descriptor = await buildTaskBundle(layout, group.map(({ apiVersion, kind, name, yaml }) => ({ apiVersion, kind, name, yaml })), {
       refName,
       sourceDateEpoch: options.sourceDateEpoch,
       ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
     });
-    bundles.push({ refName, descriptor, tasks: group.map((task) => `${task.name}@${task.version}`) });
+    bundles.push({
+      refName,
+      descriptor,
+      names: group.map((task) => task.name),
+      tasks: group.map((task) => (task.version === undefined ? task.name : `${task.name}@${task.version}`)),
+    });
   }
   return bundles;
 }
