@@ -1,0 +1,206 @@
+import { baseName } from './paths.ts';
+
+/**
+ * Credential detectors. They see a file's bytes in chunks (the same pass
+ * that hashes it) and report what kind of secret sits where: kind, and a
+ * line number when cheap to know. They never return the matched text.
+ */
+export const CredentialKind = {
+  privateKey: 'private-key',
+  dockerConfigAuths: 'docker-config-auths',
+  awsAccessKey: 'aws-access-key',
+  awsSecretKey: 'aws-secret-key',
+  gcpServiceAccount: 'gcp-service-account-key',
+  kubernetesToken: 'kubernetes-service-account-token',
+  gitCredentials: 'git-credentials',
+  netrcPassword: 'netrc-password',
+} as const;
+export type CredentialKind = (typeof CredentialKind)[keyof typeof CredentialKind];
+
+export interface CredentialHit {
+  kind: CredentialKind;
+  /** 1-based line of the first hit, when the file is small enough to count lines. */
+  line?: number;
+}
+
+/** Lines are counted only this far into a file; beyond it a hit has no line. */
+const LINE_COUNT_LIMIT = 4 * 1024 * 1024;
+/** Bytes kept from the previous chunk so a pattern split across chunks is still seen. */
+const OVERLAP = 4096;
+
+interface ContentRule {
+  kind: CredentialKind;
+  /** Cheap literal prefilter: the regex runs only near an anchor. */
+  anchors: Buffer[];
+  pattern: RegExp;
+  /** Extra check on the matched text (e.g. decode a JWT); the text never leaves. */
+  confirm?: (match: string) => boolean;
+  /** Only for files whose path satisfies this. */
+  appliesTo?: (path: string) => boolean;
+}
+
+const isGitCredentialFile = (path: string) =>
+  baseName(path) === '.git-credentials' || path === '.git/config' || path.endsWith('/.git/config');
+const isNetrc = (path: string) => baseName(path) === '.netrc' || baseName(path) === '_netrc';
+
+const CONTENT_RULES: ContentRule[] = [
+  {
+    kind: CredentialKind.privateKey,
+    anchors: [Buffer.from('PRIVATE KEY-----')],
+    pattern: /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/,
+  },
+  {
+    kind: CredentialKind.awsAccessKey,
+    anchors: [Buffer.from('AKIA'), Buffer.from('ASIA')],
+    pattern: /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/,
+  },
+  {
+    kind: CredentialKind.awsSecretKey,
+    anchors: [Buffer.from('ecret_access_key'), Buffer.from('ECRET_ACCESS_KEY'), Buffer.from('ecretAccessKey')],
+    pattern: /secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/i,
+  },
+  {
+    kind: CredentialKind.gcpServiceAccount,
+    anchors: [Buffer.from('service_account')],
+    pattern: /"type"\s*:\s*"service_account"/,
+  },
+  {
+    kind: CredentialKind.dockerConfigAuths,
+    anchors: [Buffer.from('"auths"')],
+    pattern: /"auths"\s*:\s*\{\s*"/,
+  },
+  {
+    kind: CredentialKind.kubernetesToken,
+    anchors: [Buffer.from('eyJ')],
+    pattern: /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/,
+    confirm: isKubernetesJwt,
+  },
+  {
+    kind: CredentialKind.gitCredentials,
+    anchors: [Buffer.from('://')],
+    pattern: /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]+:[^\s@/]+@/i,
+    appliesTo: isGitCredentialFile,
+  },
+  {
+    kind: CredentialKind.netrcPassword,
+    anchors: [Buffer.from('password')],
+    pattern: /(?:^|\s)password\s+\S/,
+    appliesTo: isNetrc,
+  },
+];
+
+/** A JWT whose payload carries Kubernetes service account claims. */
+function isKubernetesJwt(token: string): boolean {
+  const payload = token.split('.')[1];
+  if (!payload) return false;
+  let text: string;
+  try {
+    text = Buffer.from(payload, 'base64url').toString('utf8');
+  } catch {
+    return false;
+  }
+  return text.includes('kubernetes.io') || text.includes('kubernetes/serviceaccount');
+}
+
+/** Credentials recognised by name alone (the file is non-empty). */
+export function credentialKindByName(path: string): CredentialKind | undefined {
+  const name = baseName(path);
+  if (name === '.git-credentials') return CredentialKind.gitCredentials;
+  if (name === 'token' && /(^|\/)serviceaccount\//.test(path)) return CredentialKind.kubernetesToken;
+  return undefined;
+}
+
+/**
+ * Scans one file's bytes, chunk by chunk. Regexes run only on a window
+ * around a literal anchor, so clean data costs a few memchr-speed searches.
+ */
+export class CredentialScanner {
+  private readonly rules: ContentRule[];
+  private readonly hits = new Map<CredentialKind, CredentialHit>();
+  private tail: Buffer = Buffer.alloc(0);
+  /** File offset of tail[0]. */
+  private tailOffset = 0;
+  private consumed = 0;
+  private lines = 1;
+  private countedTo = 0;
+
+  constructor(path: string) {
+    this.rules = CONTENT_RULES.filter((rule) => !rule.appliesTo || rule.appliesTo(path));
+  }
+
+  push(chunk: Buffer): void {
+    if (this.rules.length === this.hits.size) return;
+    const window = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    const windowOffset = this.tailOffset;
+    this.countLinesTo(window, windowOffset, this.consumed);
+    for (const rule of this.rules) {
+      if (this.hits.has(rule.kind)) continue;
+      const at = this.findRule(rule, window);
+      if (at === undefined) continue;
+      const hit: CredentialHit = { kind: rule.kind };
+      const absolute = windowOffset + at;
+      if (absolute < LINE_COUNT_LIMIT) hit.line = this.lineAt(window, windowOffset, absolute);
+      this.hits.set(rule.kind, hit);
+    }
+    this.consumed += chunk.length;
+    const keep = Math.min(OVERLAP, window.length);
+    this.tail = Buffer.from(window.subarray(window.length - keep));
+    this.tailOffset = this.consumed - keep;
+    this.countLinesTo(window, windowOffset, this.consumed);
+  }
+
+  results(): CredentialHit[] {
+    return [...this.hits.values()].sort((a, b) => (a.kind < b.kind ? -1 : 1));
+  }
+
+  private findRule(rule: ContentRule, window: Buffer): number | undefined {
+    for (const anchor of rule.anchors) {
+      let from = 0;
+      for (;;) {
+        const index = window.indexOf(anchor, from);
+        if (index === -1) break;
+        // Decode only a bounded neighbourhood of the anchor.
+        const start = Math.max(0, index - 128);
+        const text = window.toString('latin1', start, Math.min(window.length, index + 4096));
+        const regex = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'g');
+        for (const match of text.matchAll(regex)) {
+          if (!rule.confirm || rule.confirm(match[0])) return start + match.index;
+        }
+        from = index + 1;
+      }
+    }
+    return undefined;
+  }
+
+  /** Advances the newline count to `upTo` (file offset) within the first LINE_COUNT_LIMIT bytes. */
+  private countLinesTo(window: Buffer, windowOffset: number, upTo: number): void {
+    const limit = Math.min(upTo, LINE_COUNT_LIMIT);
+    while (this.countedTo < limit) {
+      const index = window.indexOf(10, this.countedTo - windowOffset);
+      if (index === -1 || windowOffset + index >= limit) {
+        this.countedTo = limit;
+        break;
+      }
+      this.lines++;
+      this.countedTo = windowOffset + index + 1;
+    }
+  }
+
+  private lineAt(window: Buffer, windowOffset: number, absolute: number): number {
+    if (absolute < this.countedTo) {
+      // The hit starts in the overlap kept from the previous chunk: count back.
+      let line = this.lines;
+      for (let i = absolute - windowOffset; i < this.countedTo - windowOffset; i++) if (window[i] === 10) line--;
+      return line;
+    }
+    let line = this.lines;
+    let position = this.countedTo;
+    while (position < absolute) {
+      const index = window.indexOf(10, position - windowOffset);
+      if (index === -1 || windowOffset + index >= absolute) break;
+      line++;
+      position = windowOffset + index + 1;
+    }
+    return line;
+  }
+}

@@ -1,0 +1,271 @@
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CatalogError, quoteUntrusted } from '../errors.ts';
+import { comparePaths } from './paths.ts';
+import type { EntryType, WalkEntry } from './walker.ts';
+
+/**
+ * The manifest: NDJSON, one header line then one line per entry in the
+ * walk's total order (see comparePaths). Keys are written in a fixed order,
+ * paths and symlink targets are JSON strings (so newlines and controls are
+ * escaped), and the manifest digest is sha256 over the exact bytes. Two seals
+ * of the same tree give byte-identical manifests.
+ */
+export const MANIFEST_FORMAT = 'tekton-workspace-guard/manifest/v1';
+
+export interface ManifestHeader {
+  format: typeof MANIFEST_FORMAT;
+  /** The PipelineRun that sealed the workspace. */
+  runUid: string;
+}
+
+export interface ManifestEntry {
+  path: string;
+  type: EntryType;
+  /** Octal permission bits, e.g. "0644" or "4755". */
+  mode: string;
+  uid: number;
+  gid: number;
+  size?: number;
+  sha256?: string;
+  target?: string;
+}
+
+export function toManifestEntry(entry: WalkEntry): ManifestEntry {
+  const out: ManifestEntry = { path: entry.path, type: entry.type, mode: formatMode(entry.mode), uid: entry.uid, gid: entry.gid };
+  if (entry.type === 'file') {
+    out.size = entry.size;
+    if (entry.sha256) out.sha256 = entry.sha256;
+  }
+  if (entry.type === 'symlink' && entry.target !== undefined) out.target = entry.target;
+  return out;
+}
+
+export function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+/** One canonical line: fixed key order, no optional key unless set. */
+export function manifestLine(entry: ManifestEntry): string {
+  const ordered: Record<string, unknown> = { path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid };
+  if (entry.size !== undefined) ordered.size = entry.size;
+  if (entry.sha256 !== undefined) ordered.sha256 = entry.sha256;
+  if (entry.target !== undefined) ordered.target = entry.target;
+  return `${JSON.stringify(ordered)}\n`;
+}
+
+const FLUSH_BYTES = 256 * 1024;
+
+/**
+ * Streams a manifest to `<path>.tmp-…` and renames it into place on
+ * `commit`, so a reader never sees half a manifest. The temp file is opened
+ * O_EXCL|O_NOFOLLOW: a planted symlink cannot redirect the write.
+ */
+export class ManifestWriter {
+  readonly path: string;
+  readonly tempPath: string;
+  private readonly fd: number;
+  private readonly hash: Hash = createHash('sha256');
+  private buffer = '';
+  private last: string | undefined;
+  private done = false;
+  entries = 0;
+
+  constructor(path: string, header: ManifestHeader) {
+    this.path = path;
+    this.tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    this.fd = openSync(this.tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    this.append(`${JSON.stringify({ format: header.format, runUid: header.runUid })}\n`);
+  }
+
+  add(entry: ManifestEntry): void {
+    if (this.last !== undefined && comparePaths(this.last, entry.path) >= 0) {
+      throw new CatalogError('WORKSPACE_MANIFEST_ORDER', `manifest entries out of order at ${quoteUntrusted(entry.path)}`);
+    }
+    this.last = entry.path;
+    this.entries++;
+    this.append(manifestLine(entry));
+  }
+
+  /** Flushes, fsyncs, renames into place; returns the digest "sha256:…". */
+  commit(): string {
+    this.writeOut();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.done = true;
+    renameSync(this.tempPath, this.path);
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // Already closed.
+    }
+    rmSync(this.tempPath, { force: true });
+  }
+
+  private append(text: string): void {
+    this.buffer += text;
+    if (this.buffer.length >= FLUSH_BYTES) this.writeOut();
+  }
+
+  private writeOut(): void {
+    if (this.buffer === '') return;
+    const bytes = Buffer.from(this.buffer, 'utf8');
+    this.buffer = '';
+    this.hash.update(bytes);
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset);
+  }
+}
+
+/** A line longer than this is refused: 20,000 nested folders fit comfortably. */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
+const ENTRY_TYPES = new Set<EntryType>(['dir', 'file', 'symlink', 'fifo', 'socket', 'char-device', 'block-device', 'unknown']);
+
+/**
+ * Reads a manifest as a stream. The digest is computed over every byte and
+ * checked against `expectedDigest` after the last line: until `entries()`
+ * finishes without throwing, nothing read from it may be trusted.
+ */
+export class ManifestReader {
+  readonly path: string;
+  readonly expectedDigest: string;
+  header: ManifestHeader | undefined;
+
+  constructor(path: string, expectedDigest: string) {
+    this.path = path;
+    this.expectedDigest = expectedDigest;
+  }
+
+  /** Reads the whole file to check its digest, without parsing. */
+  static digestOf(path: string): string {
+    const fd = openManifest(path);
+    const hash = createHash('sha256');
+    try {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      for (;;) {
+        const read = readSync(fd, buffer, 0, buffer.length, null);
+        if (read === 0) break;
+        hash.update(buffer.subarray(0, read));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return `sha256:${hash.digest('hex')}`;
+  }
+
+  *entries(): Generator<ManifestEntry> {
+    const fd = openManifest(this.path);
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    let pending: Buffer = Buffer.alloc(0);
+    let lineNumber = 0;
+    let last: string | undefined;
+    let malformed: CatalogError | undefined;
+    try {
+      for (;;) {
+        const read = readSync(fd, buffer, 0, buffer.length, null);
+        if (read === 0) break;
+        const chunk = buffer.subarray(0, read);
+        hash.update(chunk);
+        if (malformed) continue;
+        pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+        let start = 0;
+        for (;;) {
+          const newline = pending.indexOf(10, start);
+          if (newline === -1) break;
+          lineNumber++;
+          const line = pending.toString('utf8', start, newline);
+          start = newline + 1;
+          try {
+            if (lineNumber === 1) {
+              this.header = parseHeader(line);
+              continue;
+            }
+            const entry = parseEntry(line, lineNumber);
+            if (last !== undefined && comparePaths(last, entry.path) >= 0) {
+              throw malformedLine(lineNumber, 'is out of order or repeats a path');
+            }
+            last = entry.path;
+            yield entry;
+          } catch (error) {
+            malformed = error instanceof CatalogError ? error : malformedLine(lineNumber, 'is not valid JSON');
+            break;
+          }
+        }
+        pending = pending.subarray(start);
+        if (!malformed && pending.length > MAX_LINE_BYTES) malformed = malformedLine(lineNumber + 1, 'is too long');
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const actual = `sha256:${hash.digest('hex')}`;
+    if (actual !== this.expectedDigest) {
+      throw new CatalogError('WORKSPACE_MANIFEST_DIGEST_MISMATCH', `manifest ${quoteUntrusted(this.path, 200)} has digest ${actual}, expected ${this.expectedDigest}`, {
+        hint: 'the manifest was changed after it was sealed, or the expected digest belongs to another seal',
+      });
+    }
+    if (malformed) throw malformed;
+    if (pending.length > 0) throw malformedLine(lineNumber + 1, 'does not end with a newline');
+    if (!this.header) throw malformedLine(1, 'is missing (no header)');
+  }
+}
+
+function openManifest(path: string): number {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+    }
+    return fd;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new CatalogError('USAGE_MANIFEST_UNREADABLE', `cannot read manifest ${quoteUntrusted(path, 200)} (${code})`, {
+      hint: 'pass the manifest path the seal step wrote; it must be a regular file, not a symlink',
+    });
+  }
+}
+
+function malformedLine(line: number, rule: string): CatalogError {
+  return new CatalogError('WORKSPACE_MANIFEST_MALFORMED', `manifest line ${line} ${rule}`, {
+    hint: 'verify needs the unmodified manifest written by seal',
+  });
+}
+
+function parseHeader(line: string): ManifestHeader {
+  const value = JSON.parse(line) as Partial<ManifestHeader>;
+  if (value?.format !== MANIFEST_FORMAT) throw malformedLine(1, `is not a ${MANIFEST_FORMAT} header`);
+  if (typeof value.runUid !== 'string') throw malformedLine(1, 'has no runUid');
+  return { format: MANIFEST_FORMAT, runUid: value.runUid };
+}
+
+function parseEntry(line: string, lineNumber: number): ManifestEntry {
+  const value = JSON.parse(line) as Record<string, unknown>;
+  const bad = (field: string) => malformedLine(lineNumber, `has an invalid ${field}`);
+  if (typeof value !== 'object' || value === null) throw bad('entry');
+  if (typeof value.path !== 'string' || value.path === '') throw bad('path');
+  if (typeof value.type !== 'string' || !ENTRY_TYPES.has(value.type as EntryType)) throw bad('type');
+  if (typeof value.mode !== 'string' || !/^[0-7]{4}$/.test(value.mode)) throw bad('mode');
+  if (!Number.isInteger(value.uid) || !Number.isInteger(value.gid)) throw bad('owner');
+  const entry: ManifestEntry = { path: value.path, type: value.type as EntryType, mode: value.mode, uid: value.uid as number, gid: value.gid as number };
+  if (value.size !== undefined) {
+    if (!Number.isSafeInteger(value.size) || (value.size as number) < 0) throw bad('size');
+    entry.size = value.size as number;
+  }
+  if (value.sha256 !== undefined) {
+    if (typeof value.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(value.sha256)) throw bad('sha256');
+    entry.sha256 = value.sha256;
+  }
+  if (value.target !== undefined) {
+    if (typeof value.target !== 'string') throw bad('target');
+    entry.target = value.target;
+  }
+  return entry;
+}
