@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { CatalogError } from '../../src/errors.ts';
+import { cleanupCredentials } from '../../src/credentials/cleanup.ts';
+import { isCredentialsError } from '../../src/credentials/errors.ts';
+import { CredentialInjector, injectionResults, type SecretSource } from '../../src/credentials/injector.ts';
+import { Redactor } from '../../src/credentials/redactor.ts';
+import { isSecretType } from '../../src/credentials/secret.ts';
+import { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from '../../src/credentials/writers/basic-auth.ts';
+import { readEnv } from '../../src/step/env.ts';
+import { writeResult, MAX_RESULT_BYTES } from '../../src/step/results.ts';
+import { ExitCode, runStep } from '../../src/step/run.ts';
+import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+
+const NAME = 'inject-credentials';
+
+const HELP = `${NAME}: write one Kubernetes Secret, scoped to named hosts, into a dedicated credentials workspace; or clean it up.
+
+usage: ${NAME} --mode inject|cleanup [--allowed-hosts HOST...] [--basic-auth-formats FORMAT...] [--opaque-files KEY[=PATH]...]
+
+flags (list flags take every following argument up to the next flag):
+  --mode inject|cleanup       inject writes the credentials; cleanup (for a Pipeline's finally) overwrites
+                              and removes everything in the workspace and checks it is empty
+  --allowed-hosts HOST...     hosts the credentials are for: "ghcr.io", "git.example.com:2222" (exact match;
+                              Docker Hub is "docker.io"); every other host in the Secret is dropped
+  --basic-auth-formats F...   for basic-auth: ${BASIC_AUTH_FORMATS.join(', ')} (default: git-credentials netrc)
+  --opaque-files KEY=PATH...  for Opaque: which keys to write, to files/PATH
+  --help                      this text
+
+environment:
+  CREDENTIALS_DIR        the credentials workspace (required)
+  SECRET_SOURCE          workspace (default) or kubernetes-api
+  SECRET_DIR             the read-only secret workspace (source workspace)
+  SECRET_NAME            the Secret's name (required for kubernetes-api; labels messages otherwise)
+  SECRET_TYPE            kubernetes.io/dockerconfigjson | kubernetes.io/basic-auth | kubernetes.io/ssh-auth | Opaque
+  CREDENTIALS_EXPIRES    TTL ("15m", "1h"; at most 24h) or RFC 3339 time; default 1h
+  SSH_KNOWN_HOSTS        known_hosts lines for ssh-auth (or a known_hosts key in the Secret); required for ssh
+  SSH_USER               ssh user for the allowed hosts (default git)
+  SSH_DIR                where the consuming step sees the ssh folder (default ~/.ssh)
+  SERVICE_ACCOUNT_DIR    service account mount (default /var/run/secrets/kubernetes.io/serviceaccount)
+  TEKTON_RESULTS_DIR     results folder (default /tekton/results)
+
+exit codes: 0 ok, 1 violation (foreign files in the workspace, expired credentials), 2 bad input or Secret, 3 failure.
+Secret values never appear in output: every value loaded is masked in every message.
+`;
+
+const EnvSchema = z.object({
+  CREDENTIALS_DIR: z.string().min(1, 'must be the credentials workspace path'),
+  SECRET_SOURCE: z.enum(['workspace', 'kubernetes-api']).default('workspace'),
+  SECRET_DIR: z.string().default(''),
+  SECRET_NAME: z.string().default(''),
+  SECRET_TYPE: z.string().default(''),
+  CREDENTIALS_EXPIRES: z.string().default('1h'),
+  SSH_KNOWN_HOSTS: z.string().default(''),
+  SSH_USER: z.string().default('git'),
+  SSH_DIR: z.string().default('~/.ssh'),
+  SERVICE_ACCOUNT_DIR: z.string().optional(),
+});
+
+interface Cli {
+  help: boolean;
+  mode: 'inject' | 'cleanup';
+  allowedHosts: string[];
+  basicAuthFormats: BasicAuthFormat[];
+  opaqueFiles: string[];
+}
+
+const LIST_FLAGS = ['--allowed-hosts', '--basic-auth-formats', '--opaque-files'] as const;
+
+function parseCli(argv: readonly string[]): Cli {
+  const lists = new Map<string, string[]>();
+  let mode: string | undefined;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+    } else if (arg === '--mode') {
+      if (mode !== undefined) throw usage('--mode is given twice');
+      mode = argv[++i] ?? '';
+    } else if ((LIST_FLAGS as readonly string[]).includes(arg)) {
+      if (lists.has(arg)) throw usage(`${arg} is given twice`);
+      const values: string[] = [];
+      while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) values.push(argv[++i]!);
+      lists.set(arg, values);
+    } else {
+      throw usage(`unknown argument at position ${i + 1}`);
+    }
+  }
+  if (help) return { help, mode: 'inject', allowedHosts: [], basicAuthFormats: [], opaqueFiles: [] };
+  if (mode !== 'inject' && mode !== 'cleanup') throw usage('--mode must be "inject" or "cleanup"');
+  const formats = lists.get('--basic-auth-formats') ?? ['git-credentials', 'netrc'];
+  const unknown = formats.filter((format) => !isBasicAuthFormat(format));
+  if (unknown.length > 0) throw usage(`--basic-auth-formats accepts ${BASIC_AUTH_FORMATS.join(', ')}`);
+  return {
+    help,
+    mode,
+    allowedHosts: lists.get('--allowed-hosts') ?? [],
+    basicAuthFormats: formats as BasicAuthFormat[],
+    opaqueFiles: lists.get('--opaque-files') ?? [],
+  };
+}
+
+function usage(message: string): CatalogError {
+  return new CatalogError('USAGE_ARGS', message, { hint: `run ${NAME} --help` });
+}
+
+const redactor = new Redactor();
+const metrics = new MetricsRegistry();
+const say = (line: string): void => {
+  process.stdout.write(`${redactor.redact(line)}\n`);
+};
+const violation = (code: string, message: string): void => {
+  process.stderr.write(`${redactor.redact(`${NAME}: violation [${code}]: ${message}`)}\n`);
+};
+
+async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number> {
+  if (!isSecretType(env.SECRET_TYPE)) {
+    throw new CatalogError('USAGE_ENV', 'SECRET_TYPE must be one of kubernetes.io/dockerconfigjson, kubernetes.io/basic-auth, kubernetes.io/ssh-auth, Opaque');
+  }
+  const type = env.SECRET_TYPE;
+  let source: SecretSource;
+  if (env.SECRET_SOURCE === 'workspace') {
+    if (env.SECRET_DIR === '') throw new CatalogError('USAGE_ENV', 'SECRET_DIR must be the secret workspace path when SECRET_SOURCE is workspace');
+    source = { kind: 'workspace', dir: env.SECRET_DIR };
+  } else {
+    source = { kind: 'kubernetes-api', env: process.env, ...(env.SERVICE_ACCOUNT_DIR ? { serviceAccountDir: env.SERVICE_ACCOUNT_DIR } : {}) };
+  }
+  const labels = { secret_type: type, source: env.SECRET_SOURCE };
+  try {
+    const report = await new CredentialInjector(redactor).inject({
+      credentialsDir: env.CREDENTIALS_DIR,
+      source,
+      secretName: env.SECRET_NAME,
+      secretType: type,
+      allowedHosts: cli.allowedHosts,
+      basicAuthFormats: cli.basicAuthFormats,
+      opaqueFiles: cli.opaqueFiles,
+      expires: env.CREDENTIALS_EXPIRES,
+      ssh: { knownHosts: env.SSH_KNOWN_HOSTS, user: env.SSH_USER, consumerDir: env.SSH_DIR },
+    });
+    const results = injectionResults(report.written);
+    await writeResult('fingerprints', results.fingerprints);
+    await writeResult('paths', results.paths);
+    for (const file of report.written) say(`${NAME}: wrote ${file.path} (sha256:${file.sha256})`);
+    say(`${NAME}: ${report.secret.label} (${report.secret.type}, from ${report.secret.source}) injected; expires at ${report.expiresAt.toISOString()}`);
+    metrics.increment(Metrics.credentialInjections, { ...labels, outcome: 'success' });
+    return ExitCode.ok;
+  } catch (error) {
+    if (isCredentialsError(error) && error.violation) {
+      metrics.increment(Metrics.credentialInjections, { ...labels, outcome: 'violation' });
+      metrics.increment(Metrics.workspaceAccessViolations, { task: NAME, workspace: 'credentials' });
+      violation(error.code, `${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`);
+      return ExitCode.rejected;
+    }
+    metrics.increment(Metrics.credentialInjections, { ...labels, outcome: 'failure' });
+    throw error;
+  }
+}
+
+async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
+  const report = await cleanupCredentials(env.CREDENTIALS_DIR);
+  await writeResult('fingerprints', '{}');
+  await writeResult('paths', boundedJsonList(report.removed));
+  say(
+    `${NAME}: cleanup removed ${report.removed.length} entr${report.removed.length === 1 ? 'y' : 'ies'} (${report.overwritten} file(s) overwritten first); the credentials workspace is empty`,
+  );
+  if (report.missingFromManifest.length > 0) say(`${NAME}: ${report.missingFromManifest.length} file(s) in the manifest were never written (the injection stopped early)`);
+  if (report.unlisted.length > 0) say(`${NAME}: ${report.unlisted.length} file(s) not in the manifest were removed too`);
+  if (report.violations.length === 0) return ExitCode.ok;
+  metrics.increment(Metrics.workspaceAccessViolations, { task: NAME, workspace: 'credentials' });
+  for (const message of report.violations) violation('CREDENTIALS_CLEANUP', message);
+  return ExitCode.rejected;
+}
+
+/** A JSON list that fits a result: entries beyond the budget become one "… N more" entry. */
+function boundedJsonList(items: readonly string[]): string {
+  const kept: string[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const candidate = [...kept, items[i]!, `… ${items.length} more`];
+    if (Buffer.byteLength(JSON.stringify(candidate)) > MAX_RESULT_BYTES) {
+      return JSON.stringify([...kept, `… ${items.length - i} more`]);
+    }
+    kept.push(items[i]!);
+  }
+  return JSON.stringify(kept);
+}
+
+await runStep(
+  NAME,
+  async () => {
+    const cli = parseCli(process.argv.slice(2));
+    if (cli.help) {
+      process.stdout.write(HELP);
+      return ExitCode.ok;
+    }
+    const env = readEnv(EnvSchema);
+    try {
+      return cli.mode === 'inject' ? await inject(cli, env) : await cleanup(env);
+    } finally {
+      await metrics.flush();
+    }
+  },
+  { redact: redactor.redactText },
+);
