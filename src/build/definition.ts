@@ -41,7 +41,8 @@ export const WorkspaceDefinitionSchema = z
 
 export const ResultDefinitionSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, "_" and "-"'),
+    // Tekton allows upper case (the VALIDATED result); keep the catalog's other names lower case.
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, "_" and "-"'),
     description: z.string().min(1),
     type: z.enum(['string', 'array', 'object']).default('string'),
   })
