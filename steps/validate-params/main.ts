@@ -1,0 +1,79 @@
+import { CatalogError } from '../../src/errors.ts';
+import { compileRuleSet } from '../../src/params/compile.ts';
+import { collectValues, parseArgs } from '../../src/params/inputs.ts';
+import { parseRuleSource } from '../../src/params/rule-source.ts';
+import { validateParams, validatedSetDigest, type ValidationFailure } from '../../src/params/validate.ts';
+import { writeResult } from '../../src/step/results.ts';
+import { ExitCode, runStep } from '../../src/step/run.ts';
+import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+
+const NAME = 'validate-params';
+
+const HELP = `Usage: validate-params [NAME=VALUE | --param NAME=VALUE]... [--elements NAME [ELEMENT]...]
+
+Checks every param value against a typed rule set and fails (exit 1) listing
+every value that breaks its rule. Values are shown JSON-escaped and truncated,
+never raw.
+
+Environment:
+  RULES          the rule set, JSON or YAML: {"git-revision": {"type": "git-sha"}, ...}
+                 types: git-sha, image-tag, image-reference, semver, dns-label,
+                 k8s-name, relative-path, https-url, enum, integer, bool, regex, text
+  PARAM_<NAME>   a value; NAME is the param name upper-cased, "-" and "." as "_"
+                 (git-revision -> PARAM_GIT_REVISION)
+  TASK_NAME      label for the failure counter (set it to $(context.task.name))
+  TEKTON_RESULTS_DIR, TEKTON_CATALOG_METRICS_FILE   where results and metrics go
+
+Arguments:
+  NAME=VALUE, --param NAME=VALUE   a value; repeat NAME for array elements
+  --elements NAME ELEMENT...       every remaining argument is an element of
+                                   array param NAME, verbatim ("" and none: no array)
+  --help                           this text (only as the sole argument)
+
+Every param given needs a rule, and every rule without "optional": true needs
+a value. A param comes from env or args, not both.
+
+Results: VALIDATED ("true"), PARAMS_DIGEST (sha256 of the validated names and values).
+Exit codes: 0 valid, 1 a value was rejected, 2 bad rules or arguments, 3 internal failure.
+`;
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const source = process.env.RULES;
+  if (source === undefined) {
+    throw new CatalogError('USAGE_RULES_MISSING', 'the RULES environment variable is not set', {
+      hint: 'set RULES to the rule set (the Task passes its "rules" param); run with --help for the format',
+    });
+  }
+  const rules = await parseRuleSource(source);
+  const compiled = compileRuleSet(rules);
+  const values = collectValues(rules, process.env, args);
+  const result = validateParams(values, compiled);
+
+  const metrics = new MetricsRegistry();
+  const task = process.env.TASK_NAME || NAME;
+  for (const failure of result.failures) metrics.increment(Metrics.paramValidationFailures, { task, param: failure.param });
+
+  if (!result.ok) {
+    const lines = result.failures.map(describeFailure);
+    process.stderr.write(`${NAME}: rejected ${result.failures.length} param value(s):\n${lines.join('\n')}\n`);
+    await metrics.flush();
+    return ExitCode.rejected;
+  }
+  const digest = validatedSetDigest(values);
+  await writeResult('VALIDATED', 'true');
+  await writeResult('PARAMS_DIGEST', digest);
+  process.stdout.write(`${NAME}: ${values.size} param(s) valid (${digest})\n`);
+  return ExitCode.ok;
+}
+
+function describeFailure(failure: ValidationFailure): string {
+  const where = failure.index === undefined ? failure.param : `${failure.param}[${failure.index}]`;
+  return `  - ${where} (rule ${failure.rule}): ${failure.reason}; value: ${failure.shownValue}`;
+}
+
+await runStep(NAME, main);
