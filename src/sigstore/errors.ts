@@ -39,6 +39,12 @@ export const VerifyErrorCode = {
   trustRootInvalid: 'CONFIG_TRUST_ROOT_INVALID',
   /** The policy given to the step is incomplete or contradictory. */
   policyInvalid: 'CONFIG_POLICY_INVALID',
+  /** The image reference cannot be parsed. */
+  referenceInvalid: 'REFERENCE_INVALID',
+  /** The registry has no such image. */
+  imageNotFound: 'IMAGE_NOT_FOUND',
+  /** The registry refused our (or anonymous) access. */
+  registryAccessDenied: 'REGISTRY_ACCESS_DENIED',
   /** A tag-only reference was given while require-digest is set. */
   digestRequired: 'DIGEST_REQUIRED',
   /** A required attestation (predicate type) was not found or not signed by the policy identity. */

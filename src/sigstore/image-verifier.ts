@@ -1,0 +1,267 @@
+import { CatalogError, isCatalogError, quoteUntrusted } from '../errors.ts';
+import { sha256Digest, type Digest } from '../oci/digest.ts';
+import { RegistryClient, formatReference, parseReference, type ImageReference } from '../oci/registry/index.ts';
+import { parseBundle } from './bundle/parse.ts';
+import { SignatureDiscovery, type SignatureCandidate } from './discovery/signature-discovery.ts';
+import { VerificationFailure, VerifyErrorCode, isVerificationFailure, type VerifyErrorCodeValue } from './errors.ts';
+import { legacyToBundle } from './legacy/legacy-signature.ts';
+import { COSIGN_SIGN_PREDICATE_TYPE, predicateDigest } from './payload/in-toto.ts';
+import { checkSimpleSigningPayload } from './payload/simple-signing.ts';
+import type { BundleVerifier, VerifiedSigner } from './verify/bundle-verifier.ts';
+
+export interface RegistryAccessOptions {
+  /** A docker config.json with credentials (exact host match). */
+  dockerConfigPath?: string;
+  /** Registries reached over plain HTTP; the client refuses any that is not loopback. */
+  plainHttpRegistries?: readonly string[];
+  timeoutMs?: number;
+  maxAttempts?: number;
+  maxManifestBytes?: number;
+}
+
+export interface ImageVerifierOptions {
+  verifier: BundleVerifier;
+  registry?: RegistryAccessOptions;
+  /** Refuse tag-only references instead of resolving them. */
+  requireDigest?: boolean;
+  /** Also require an attestation of this predicate type, signed under the same policy. */
+  attestationPredicateType?: string;
+}
+
+export interface VerifiedSignature {
+  format: 'legacy' | 'bundle';
+  source: string;
+  signer: VerifiedSigner;
+  tlogIndex?: string;
+}
+
+export interface ImageVerification {
+  /** The reference as given. */
+  input: string;
+  /** registry/repository@sha256:… — what the pipeline should use from now on. */
+  verifiedReference: string;
+  registry: string;
+  repository: string;
+  digest: Digest;
+  /** The signature that satisfied the policy. */
+  signature: VerifiedSignature;
+  attestation?: { predicateType: string; predicateDigest: Digest; source: string };
+  /** Signatures found, in both formats. */
+  signaturesFound: number;
+  referrersSource: 'api' | 'tag-schema';
+}
+
+/** When signatures fail for different reasons, the reported code is the first of these that occurred. */
+const FAILURE_PRECEDENCE: readonly VerifyErrorCodeValue[] = [
+  VerifyErrorCode.digestMismatch,
+  VerifyErrorCode.signatureInvalid,
+  VerifyErrorCode.tlogInvalid,
+  VerifyErrorCode.bundleInvalid,
+  VerifyErrorCode.untrustedRoot,
+  VerifyErrorCode.certificateExpired,
+  VerifyErrorCode.sctInvalid,
+  VerifyErrorCode.timestampInvalid,
+  VerifyErrorCode.tlogRequired,
+  VerifyErrorCode.identityMismatch,
+  VerifyErrorCode.keyRequired,
+];
+
+/**
+ * Verifies container images: resolves each reference to the digest of the
+ * manifest bytes we fetched, discovers its signatures in both cosign
+ * formats, verifies each under the policy and passes when at least one
+ * does. Fails closed: anything unexpected is a VerificationFailure.
+ */
+export class ImageVerifier {
+  private readonly options: ImageVerifierOptions;
+  private readonly clients = new Map<string, RegistryClient>();
+
+  constructor(options: ImageVerifierOptions) {
+    this.options = options;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((client) => client.close()));
+    this.clients.clear();
+  }
+
+  async verify(input: string): Promise<ImageVerification> {
+    const reference = this.parse(input);
+    const client = this.client(reference.registry);
+    return withRegistryErrors(input, async () => {
+      const pulled = await client.getManifest(reference.repository, reference.digest ?? reference.tag ?? 'latest');
+      // The digest is what we computed from the bytes we got, never a header.
+      const digest = sha256Digest(pulled.bytes);
+      if (reference.digest !== undefined && digest !== reference.digest) {
+        throw new VerificationFailure(VerifyErrorCode.digestMismatch, `${quoteUntrusted(input, 200)}: the registry served a manifest hashing to ${digest}`);
+      }
+      const discovery = await new SignatureDiscovery(client).discover(reference.repository, digest);
+      const where = `${formatReference({ registry: reference.registry, repository: reference.repository, digest })}`;
+      if (discovery.candidates.length === 0) {
+        throw new VerificationFailure(
+          VerifyErrorCode.noSignatures,
+          `${where}: no signatures found (legacy .sig tag, referrers via ${discovery.referrersSource})${discovery.skipped.length ? `; skipped: ${discovery.skipped.slice(0, 3).join('; ')}` : ''}`,
+          { hint: 'sign the image with cosign (either storage format), or check the reference' },
+        );
+      }
+      const signature = this.firstValid(discovery.candidates, pulled.bytes, digest, where);
+      const result: ImageVerification = {
+        input,
+        verifiedReference: where,
+        registry: reference.registry,
+        repository: reference.repository,
+        digest,
+        signature,
+        signaturesFound: discovery.candidates.length,
+        referrersSource: discovery.referrersSource,
+      };
+      if (this.options.attestationPredicateType !== undefined) {
+        result.attestation = this.requiredAttestation(discovery.candidates, pulled.bytes, where, this.options.attestationPredicateType);
+      }
+      return result;
+    });
+  }
+
+  private parse(input: string): ImageReference {
+    let reference: ImageReference;
+    try {
+      reference = parseReference(input);
+    } catch (error) {
+      throw new VerificationFailure(VerifyErrorCode.referenceInvalid, isCatalogError(error) ? error.message : `image reference ${quoteUntrusted(input)} is invalid`);
+    }
+    if (reference.digest === undefined && this.options.requireDigest) {
+      throw new VerificationFailure(VerifyErrorCode.digestRequired, `image reference ${quoteUntrusted(input, 200)} has no digest and require-digest is set`, {
+        hint: 'pin the image as registry/repository@sha256:<digest>',
+      });
+    }
+    return reference;
+  }
+
+  private client(registry: string): RegistryClient {
+    let client = this.clients.get(registry);
+    if (client === undefined) {
+      const access = this.options.registry ?? {};
+      client = new RegistryClient(registry, {
+        plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
+        ...(access.dockerConfigPath === undefined ? {} : { dockerConfigPath: access.dockerConfigPath }),
+        ...(access.timeoutMs === undefined ? {} : { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs }),
+        ...(access.maxAttempts === undefined ? {} : { maxAttempts: access.maxAttempts }),
+        ...(access.maxManifestBytes === undefined ? {} : { maxManifestBytes: access.maxManifestBytes }),
+      });
+      this.clients.set(registry, client);
+    }
+    return client;
+  }
+
+  /** The first candidate that verifies as an image signature; otherwise a failure naming every reason. */
+  private firstValid(candidates: SignatureCandidate[], manifest: Buffer, digest: Digest, where: string): VerifiedSignature {
+    const failures: VerificationFailure[] = [];
+    for (const candidate of candidates) {
+      try {
+        return this.verifySignature(candidate, manifest, digest);
+      } catch (error) {
+        failures.push(asFailure(error, candidate.source));
+      }
+    }
+    throw summarize(failures, `${where}: none of ${candidates.length} signature${candidates.length === 1 ? '' : 's'} satisfies the policy`);
+  }
+
+  private verifySignature(candidate: SignatureCandidate, manifest: Buffer, digest: Digest): VerifiedSignature {
+    const { verifier } = this.options;
+    if (candidate.format === 'legacy') {
+      const parsed = legacyToBundle(candidate);
+      const result = verifier.verify(parsed, candidate.payload, candidate.source);
+      checkSimpleSigningPayload(candidate.payload, digest, candidate.source);
+      return withTlog({ format: 'legacy', source: candidate.source, signer: result.signer }, result.tlogIndex);
+    }
+    const result = verifier.verify(parseBundle(candidate.bundle, candidate.source), manifest, candidate.source);
+    if (result.statement && result.statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
+      throw new VerificationFailure(
+        VerifyErrorCode.noSignatures,
+        `${candidate.source} is an attestation (${quoteUntrusted(result.statement.predicateType, 120)}), not an image signature`,
+      );
+    }
+    return withTlog({ format: 'bundle', source: candidate.source, signer: result.signer }, result.tlogIndex);
+  }
+
+  private requiredAttestation(candidates: SignatureCandidate[], manifest: Buffer, where: string, predicateType: string): NonNullable<ImageVerification['attestation']> {
+    const failures: VerificationFailure[] = [];
+    for (const candidate of candidates) {
+      if (candidate.format !== 'bundle') continue;
+      try {
+        const result = this.options.verifier.verify(parseBundle(candidate.bundle, candidate.source), manifest, candidate.source);
+        if (result.statement?.predicateType === predicateType) {
+          return { predicateType, predicateDigest: predicateDigest(result.statement), source: candidate.source };
+        }
+      } catch (error) {
+        failures.push(asFailure(error, candidate.source));
+      }
+    }
+    const reasons = failures.length === 0 ? '' : `; ${failures.length} other bundle(s) failed: ${failures.slice(0, 3).map((f) => `[${f.code}] ${f.message}`).join('; ')}`;
+    throw new VerificationFailure(
+      VerifyErrorCode.attestationMissing,
+      `${where}: no attestation of predicate type ${quoteUntrusted(predicateType, 120)} signed under the policy${reasons}`,
+      { hint: 'attest the image (cosign attest) with the policy identity, or drop the attestation requirement' },
+    );
+  }
+}
+
+function withTlog(signature: VerifiedSignature, tlogIndex: string | undefined): VerifiedSignature {
+  if (tlogIndex !== undefined) signature.tlogIndex = tlogIndex;
+  return signature;
+}
+
+function asFailure(error: unknown, source: string): VerificationFailure {
+  if (isVerificationFailure(error)) return error;
+  return new VerificationFailure(VerifyErrorCode.internal, `${source}: ${error instanceof Error ? quoteUntrusted(error.message, 160) : 'unexpected error'}`, { cause: error });
+}
+
+function summarize(failures: VerificationFailure[], headline: string): VerificationFailure {
+  const signatureFailures = failures.filter((failure) => failure.code !== VerifyErrorCode.noSignatures);
+  if (signatureFailures.length === 0) {
+    return new VerificationFailure(VerifyErrorCode.noSignatures, `${headline}: only attestations or unsupported entries were found`);
+  }
+  const code = FAILURE_PRECEDENCE.find((candidate) => signatureFailures.some((failure) => failure.code === candidate)) ?? signatureFailures[0]!.code;
+  const reasons = signatureFailures
+    .slice(0, 4)
+    .map((failure) => `[${failure.code}] ${failure.message}`)
+    .join('; ');
+  const more = signatureFailures.length > 4 ? `; and ${signatureFailures.length - 4} more` : '';
+  return new VerificationFailure(code, `${headline}: ${reasons}${more}`, { cause: signatureFailures[0] });
+}
+
+/** Registry errors (CatalogError codes from src/oci/registry) become verification codes. */
+async function withRegistryErrors<T>(input: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isVerificationFailure(error) || !(error instanceof CatalogError)) {
+      if (isVerificationFailure(error)) throw error;
+      throw new VerificationFailure(VerifyErrorCode.internal, `${quoteUntrusted(input, 200)}: ${error instanceof Error ? quoteUntrusted(error.message, 160) : 'unexpected error'}`, { cause: error });
+    }
+    const code = registryCode(error.code);
+    throw new VerificationFailure(code, `${quoteUntrusted(input, 200)}: ${error.message}`, { cause: error, ...(error.hint ? { hint: error.hint } : {}) });
+  }
+}
+
+function registryCode(code: string): VerifyErrorCodeValue {
+  switch (code) {
+    case 'REGISTRY_UNREACHABLE':
+    case 'REGISTRY_TIMEOUT':
+    case 'REGISTRY_UNAVAILABLE':
+    case 'REGISTRY_INSECURE':
+      return VerifyErrorCode.registryUnreachable;
+    case 'REGISTRY_DIGEST_MISMATCH':
+    case 'OCI_DIGEST_MISMATCH':
+      return VerifyErrorCode.digestMismatch;
+    case 'REGISTRY_NOT_FOUND':
+      return VerifyErrorCode.imageNotFound;
+    case 'REGISTRY_UNAUTHORIZED':
+    case 'REGISTRY_DENIED':
+      return VerifyErrorCode.registryAccessDenied;
+    case 'CONFIG_DOCKER_CONFIG':
+      return VerifyErrorCode.policyInvalid;
+    default:
+      return VerifyErrorCode.registryResponseInvalid;
+  }
+}
