@@ -221,20 +221,31 @@ async function readCapped(
     new CatalogError('REGISTRY_RESPONSE_TOO_LARGE', `${describe(context)}: the response is larger than the ${maxBytes}-byte limit`, {
       hint: 'the registry sent more than this content may hold; it was not used',
     });
+  // Destroying the body makes undici emit an abort error; we report our own instead.
+  response.body.on('error', () => {});
   if (Number.isFinite(declared) && declared > maxBytes) {
     response.body.destroy();
     throw tooLarge();
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of response.body) {
-    const buffer = chunk as Buffer;
-    total += buffer.byteLength;
-    if (total > maxBytes) {
-      response.body.destroy();
-      throw tooLarge();
+  let exceeded = false;
+  try {
+    for await (const chunk of response.body) {
+      const buffer = chunk as Buffer;
+      total += buffer.byteLength;
+      if (total > maxBytes) {
+        exceeded = true;
+        break;
+      }
+      chunks.push(buffer);
     }
-    chunks.push(buffer);
+  } catch (error) {
+    if (!exceeded) throw error;
+  }
+  if (exceeded) {
+    response.body.destroy();
+    throw tooLarge();
   }
   return Buffer.concat(chunks, total);
 }
