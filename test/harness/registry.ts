@@ -223,3 +223,15 @@ async function startTokenServer(dir: string, user: { username: string; password:
 function base64url(text: string): string {
   return Buffer.from(text).toString('base64url');
 }
+
+/**
+ * True when the registry tools for `auth` are installed; otherwise marks the
+ * test skipped naming what is missing (or failed, under CI=true).
+ */
+export function requireRegistryTools(t: { fail(message: string): unknown; skip(message: string, fn: () => void): unknown }, auth: RegistryAuth = 'none'): boolean {
+  const missing = missingRegistryTools(auth);
+  if (missing === undefined) return true;
+  if (process.env.CI === 'true') t.fail(`missing ${missing}; CI=true requires it`);
+  else t.skip(`missing ${missing}`, () => {});
+  return false;
+}

@@ -6,7 +6,7 @@ import { RegistryClient } from '../../src/oci/registry/client.ts';
 import { credentialsFromConfigObject } from '../../src/oci/registry/credentials.ts';
 import { parseChallenge } from '../../src/oci/registry/auth.ts';
 import { parseReference } from '../../src/oci/registry/reference.ts';
-import { missingRegistryTools, startRegistry, type RegistryAuth } from '../harness/registry.ts';
+import { requireRegistryTools, startRegistry, type RegistryAuth } from '../harness/registry.ts';
 
 const codeOf = (error: unknown) => (error instanceof CatalogError ? error.code : String(error));
 
@@ -52,12 +52,7 @@ t.test('plain HTTP is refused unless asked for, and then only for loopback', asy
 
 for (const auth of ['none', 'basic', 'token'] as RegistryAuth[]) {
   t.test(`a real registry (${auth} auth): uploads, mounts, manifests, tags and referrers`, async (t) => {
-    const missing = missingRegistryTools(auth);
-    if (missing !== undefined) {
-      if (process.env.CI === 'true') t.fail(`missing ${missing}`);
-      else t.skip(`missing ${missing}`);
-      return;
-    }
+    if (!requireRegistryTools(t, auth)) return;
     const registry = await startRegistry({ auth });
     t.teardown(() => registry.stop());
     const client = new RegistryClient(registry.host, {

@@ -3,14 +3,10 @@ import { sha256Digest } from '../../src/oci/digest.ts';
 import { MediaType } from '../../src/oci/media-types.ts';
 import { RegistryClient, type RegistryClientOptions } from '../../src/oci/registry/client.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
-import { missingRegistryTools, startRegistry, type TestRegistry } from '../harness/registry.ts';
+import { requireRegistryTools, startRegistry, type TestRegistry } from '../harness/registry.ts';
 
 /** Faults injected between the client and a real registry: each ends in correct content or a clear error. */
-const missing = missingRegistryTools('basic');
-if (missing !== undefined) {
-  if (process.env.CI === 'true') t.fail(`missing ${missing}`);
-  else t.skip(`missing ${missing}`);
-} else {
+if (requireRegistryTools(t, 'basic')) {
   const registry: TestRegistry = await startRegistry({ auth: 'basic' });
   t.teardown(() => registry.stop());
   const proxy: FaultProxy = await startFaultProxy(registry.host);
