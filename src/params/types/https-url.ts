@@ -24,6 +24,7 @@ export function httpsUrl(options: { allowedHosts?: readonly string[] | undefined
       if (!/^https:\/\//i.test(value)) return 'must start with https://';
       if (value.includes('\\')) return 'may not hold a backslash';
       const authority = value.slice('https://'.length).split(/[/?#]/, 1)[0]!;
+      if (authority === '') return 'must name a host right after https://';
       if (authority.includes('@')) return 'may not hold user info (credentials belong in a Secret, not a param)';
       let url: URL;
       try {
