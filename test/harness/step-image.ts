@@ -6,6 +6,7 @@
  * Debian packages skopeo and umoci.
  */
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -63,6 +64,14 @@ export async function readRuntimeSpec(rootfs: string): Promise<{ process?: { arg
   return JSON.parse(await readFile(join(rootfs, '..', 'config.json'), 'utf8'));
 }
 
+/** Absolute path of a host program, since env -i drops the PATH it would be looked up in. */
+function hostTool(name: string): string {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/sbin', '/bin'])) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  throw new Error(`${name} is not installed on this host`);
+}
+
 function parseUser(user: string | undefined): { uid: number; gid: number } {
   const match = /^(\d+)(?::(\d+))?$/.exec(user ?? '');
   if (!match) throw new Error(`image User ${JSON.stringify(user)} is not numeric uid[:gid]`);
@@ -83,17 +92,20 @@ export async function runEntrypoint(
     if (equals > 0) env[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
   Object.assign(env, options.env);
+  for (const key of Object.keys(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`environment variable name ${JSON.stringify(key)} is not portable`);
+  }
   const cwd = options.cwd ?? config.WorkingDir ?? '/';
   const command = [...entrypoint, ...(options.args ?? config.Cmd ?? [])];
   // chroot(1) always starts the program in /; util-linux unshare does the same root and user switch and can also set the
   // working directory, so it stands in whenever the image (or caller) asks for another one, as a container runtime would.
-  const [file, args] =
+  const launcher =
     cwd === '/'
-      ? ['chroot', [`--userspec=${user.uid}:${user.gid}`, rootfs, ...command]]
-      : ['unshare', [`--root=${rootfs}`, `--wd=${cwd}`, `--setgid=${user.gid}`, `--setuid=${user.uid}`, '--', ...command]];
-  const result = await execa(file, args, {
-    env,
-    extendEnv: false,
+      ? [hostTool('chroot'), `--userspec=${user.uid}:${user.gid}`, rootfs]
+      : [hostTool('unshare'), `--root=${rootfs}`, `--wd=${cwd}`, `--setgid=${user.gid}`, `--setuid=${user.uid}`, '--'];
+  // The host's env(1) starts from an empty environment: tap wraps child_process and would otherwise slip its own
+  // NODE_OPTIONS into the child, which the program inside the rootfs must not see (and could not load).
+  const result = await execa(hostTool('env'), ['-i', ...Object.entries(env).map(([key, value]) => `${key}=${value}`), ...launcher, ...command], {
     reject: false,
     timeout: options.timeoutMs ?? 30_000,
     stdin: 'ignore',
