@@ -23,7 +23,7 @@ const PUBLISH_HELP = `Usage: tekton-catalog publish --registry <host[:port]/name
 
 Pushes every step image (multi-arch index, its manifests and blobs) and every
 Tekton bundle from the build's OCI layout:
-  step-<program>          -> <registry>/steps/<program>@<digest>
+  step-<program>          -> <registry>/steps/<program>:sha-<digest prefix>
   bundle-<task>-<version> -> <registry>/tasks/<task>:<version>
   catalog-<n>             -> <registry>/catalog:<n>
 Safe to re-run: what the registry already has is not pushed again. A Task

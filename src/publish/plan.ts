@@ -1,17 +1,20 @@
 import { CatalogError, quoteUntrusted } from '../errors.ts';
-import type { Digest } from '../oci/digest.ts';
+import { digestHex, type Digest } from '../oci/digest.ts';
 import type { OciLayout } from '../oci/layout.ts';
 import { Annotation, type Descriptor } from '../oci/media-types.ts';
 import { assertRepositoryName, assertTag, isLoopbackHost } from '../oci/registry/reference.ts';
 
 /**
  * What publish pushes where. The layout's ref names say what each artefact is:
- *   step-<program>            → <ns>/steps/<program>, by digest; tagged with
- *                               its org.opencontainers.image.version if it has one
+ *   step-<program>            → <ns>/steps/<program>:<version annotation>, or
+ *                               :sha-<first 20 hex of the index digest> without one
  *   bundle-<task>-<MAJOR.MINOR> → <ns>/tasks/<task>:<MAJOR.MINOR>
  *   catalog-<n>               → <ns>/catalog:<n>
- * Version tags (Task bundles, step versions) are immutable: publish refuses
- * to point one at different content. Catalog tags are "latest" pointers and
+ * Pipelines pin step images by digest; the tag exists because a repository
+ * without any tag is invisible to tag listing (`skopeo inspect` fails on
+ * it) and to registries that garbage-collect untagged manifests. Version
+ * and sha- tags are immutable: publish refuses to point one at different
+ * content. Catalog tags are "latest" pointers and
  * move on purpose; consumers pin them by digest.
  */
 export type ArtefactKind = 'step-image' | 'task-bundle' | 'catalog-bundle';
@@ -21,7 +24,7 @@ export interface PlannedArtefact {
   refName: string;
   repository: string;
   /** Undefined: pushed by digest only. */
-  tag?: string;
+  tag?: string | undefined;
   /** May the tag be moved to new content? */
   movableTag: boolean;
   descriptor: Descriptor & { digest: Digest };
@@ -72,9 +75,8 @@ export async function planPublish(layout: OciLayout, target: RegistryTarget): Pr
     let artefact: PlannedArtefact;
     let match: RegExpExecArray | null;
     if ((match = STEP.exec(refName))) {
-      const version = entry.annotations?.[Annotation.version];
-      artefact = { kind: 'step-image', refName, repository: `${prefix}steps/${match[1]}`, movableTag: false, descriptor };
-      if (version !== undefined) artefact.tag = version;
+      const tag = entry.annotations?.[Annotation.version] ?? `sha-${digestHex(descriptor.digest).slice(0, 20)}`;
+      artefact = { kind: 'step-image', refName, repository: `${prefix}steps/${match[1]}`, tag, movableTag: false, descriptor };
     } else if ((match = BUNDLE.exec(refName))) {
       artefact = { kind: 'task-bundle', refName, repository: `${prefix}tasks/${match[1]}`, tag: match[3]!, movableTag: false, descriptor };
     } else if ((match = CATALOG.exec(refName))) {
