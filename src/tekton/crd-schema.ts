@@ -136,6 +136,8 @@ function newAjv(): Ajv {
     allowUnionTypes: true,
     validateFormats: true,
     code: { optimize: false },
+    // parentSchema lets messages say "integer or string" for int-or-string fields.
+    verbose: true,
   });
   for (const keyword of ['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-embedded-resource']) {
     ajv.addKeyword({ keyword, schemaType: 'boolean' });
@@ -187,6 +189,10 @@ function listProblem(listKind: string, items: unknown[], parentSchema: AnySchema
   return `has unknown x-kubernetes-list-type ${quoteUntrusted(listKind)}`;
 }
 
+function isIntOrString(schema: unknown): boolean {
+  return isNode(schema) && schema['x-kubernetes-int-or-string'] === true;
+}
+
 /** `/spec/steps/0/image` → `spec.steps[0].image`. */
 function pointerToPath(pointer: string): string {
   let path = '';
@@ -207,7 +213,8 @@ function toDiagnostic(error: ErrorObject): Diagnostic {
       message: `unknown field ${quoteUntrusted(field)}: the CRD schema does not declare it (the API server would reject or drop it); check the spelling`,
     };
   }
-  return { code: DiagnosticCodes.crdSchema, path, message: `${error.message ?? 'is invalid'} (CRD schema rule: ${error.keyword})` };
+  const message = error.keyword === 'anyOf' && isIntOrString(error.parentSchema) ? 'must be an integer or a string' : (error.message ?? 'is invalid');
+  return { code: DiagnosticCodes.crdSchema, path, message: `${message} (CRD schema rule: ${error.keyword})` };
 }
 
 /** ObjectMeta checks the API server applies itself (the CRD schema only says `type: object`). */
@@ -397,12 +404,21 @@ export class CrdValidator {
       ];
     }
     const out = checkObjectMeta(doc.metadata);
-    if (!validate(doc)) out.push(...dedupe((validate.errors ?? []).map(toDiagnostic)));
+    if (!validate(doc)) out.push(...dedupe(withoutBranchErrors(validate.errors ?? []).map(toDiagnostic)));
     return out;
   }
 }
 
-/** anyOf failures repeat one problem per branch; keep one line per path and message. */
+/**
+ * A failed anyOf also reports why each branch failed ("must be integer",
+ * "must be string"); the anyOf error alone says it, so drop its branches.
+ */
+function withoutBranchErrors(errors: ErrorObject[]): ErrorObject[] {
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  return errors.filter((e) => !anyOfs.some((a) => a !== e && a.instancePath === e.instancePath && e.schemaPath.startsWith(`${a.schemaPath}/`)));
+}
+
+/** The same problem can surface twice (e.g. a shared sub-schema); keep one line per path and message. */
 function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return diagnostics.filter((d) => {
