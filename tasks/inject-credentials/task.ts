@@ -83,7 +83,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
       name: 'ssh-dir',
       description: 'ssh-auth only: where the consuming step sees the ssh folder; the ssh config\'s IdentityFile and UserKnownHostsFile point there.',
       default: '~/.ssh',
-      rule: { type: 'regex', pattern: '^(~|/)([A-Za-z0-9._-]+/?)*$', maxLength: 256 },
+      rule: { type: 'regex', pattern: '^(~(/[A-Za-z0-9._-]+)*|(/[A-Za-z0-9._-]+)+)/?$', maxLength: 256 },
     },
   ],
   workspaces: [

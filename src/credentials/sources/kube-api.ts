@@ -202,7 +202,7 @@ function networkReason(error: unknown): string {
   if (code === 'RESPONSE_TOO_LARGE') return `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`;
   if (name === 'TimeoutError' || name === 'AbortError' || code.includes('TIMEOUT')) return 'timed out';
   if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') {
+  if (/TLS|SSL|CERT|VERIFY|ISSUER|SIGNATURE/.test(code)) {
     return `TLS verification failed (${code})`;
   }
   return /^[A-Z0-9_]{1,48}$/.test(code) ? describeSystemError(error) : 'network error';

@@ -22,7 +22,7 @@ export interface SshOptions {
 }
 
 export const SSH_USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
-export const SSH_CONSUMER_DIR = /^(~|\/)([A-Za-z0-9._-]+\/?)*$/;
+export const SSH_CONSUMER_DIR = /^(~(\/[A-Za-z0-9._-]+)*|(\/[A-Za-z0-9._-]+)+)\/?$/;
 const KEY_TYPE = /^[a-z0-9@.-]{3,64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const PRIVATE_KEY_BLOCK = /^-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----\r?\n[\s\S]+?\r?\n-----END \1PRIVATE KEY-----\s*$/;
