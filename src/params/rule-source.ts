@@ -35,6 +35,10 @@ export function checkRuleSet(data: unknown, source = 'RULES'): RuleSet {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new CatalogError('CONFIG_RULES_INVALID', `${source} must be a mapping from param name to rule`);
   }
+  if (Object.hasOwn(data, '__proto__')) {
+    // JSON.parse keeps "__proto__" as an own key; the schema would drop it silently.
+    throw new CatalogError('CONFIG_RULES_INVALID', `invalid rule set:\n  ${source}.__proto__: may not be "__proto__"`);
+  }
   const parsed = RuleSetSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
@@ -69,13 +73,19 @@ function parseJson(text: string, source: string): unknown {
 }
 
 async function parseYaml(text: string, source: string): Promise<unknown> {
-  const { parse } = await import('yaml');
+  const { parseDocument } = await import('yaml');
+  const fail = (detail: string) =>
+    new CatalogError('CONFIG_RULES_SYNTAX', `${source} is neither JSON nor valid YAML (${quoteUntrusted(detail.split('\n', 1)[0]!, 160)})`);
+  // Core schema: no custom tags; uniqueKeys refuses duplicate keys; logLevel
+  // silent because warnings (an unknown tag) are turned into errors here.
+  const document = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: false, logLevel: 'silent' });
+  const problem = document.errors[0] ?? document.warnings[0];
+  if (problem) throw fail(problem.message);
   try {
-    // Core schema: no custom tags; uniqueKeys refuses duplicate keys; a low alias cap stops billion-laughs.
-    return parse(text, { schema: 'core', uniqueKeys: true, maxAliasCount: 10, prettyErrors: false });
+    // A low alias cap stops billion-laughs expansion.
+    return document.toJS({ maxAliasCount: 10 });
   } catch (error) {
-    const detail = error instanceof Error ? error.message.split('\n', 1)[0]! : 'invalid';
-    throw new CatalogError('CONFIG_RULES_SYNTAX', `${source} is neither JSON nor valid YAML (${quoteUntrusted(detail, 160)})`);
+    throw fail(error instanceof Error ? error.message : 'invalid');
   }
 }
 

