@@ -1,0 +1,241 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
+import { isLoopbackHost } from '../../src/oci/registry/index.ts';
+import { VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
+import { ImageVerifier, type ImageVerification } from '../../src/sigstore/image-verifier.ts';
+import { VerificationKey } from '../../src/sigstore/keys/public-key.ts';
+import { KeylessPolicy } from '../../src/sigstore/policy/keyless-policy.ts';
+import { publicGoodTrustedRoot } from '../../src/sigstore/trust/public-good.ts';
+import { MAX_TRUSTED_ROOT_BYTES, SigstoreTrustedRoot } from '../../src/sigstore/trust/trusted-root.ts';
+import { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
+import { writeFileAtomic } from '../../src/io/atomic-write.ts';
+import { envBoolean, readEnv } from '../../src/step/env.ts';
+import { writeResult } from '../../src/step/results.ts';
+import { ExitCode, runStep } from '../../src/step/run.ts';
+import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+
+const NAME = 'verify-image';
+
+const HELP = `${NAME}: verify cosign / Sigstore signatures of container images before a pipeline uses them.
+
+usage: ${NAME} --images REF...
+       ${NAME} --help
+
+Every argument after --images is an image reference (registry/repository[:tag][@sha256:<hex>]).
+A tag-only reference is resolved to the digest of the manifest bytes fetched, which becomes the output.
+Signatures are discovered in both cosign formats: the legacy sha256-<hex>.sig tag and Sigstore bundles
+attached as OCI 1.1 referrers (referrers API, or the sha256-<hex> tag-schema index when it is missing).
+An image passes when at least one of its signatures satisfies the policy.
+
+policy (environment), keyless:
+  CERTIFICATE_IDENTITY | CERTIFICATE_IDENTITY_REGEXP           exactly one; regexps are anchored
+  CERTIFICATE_OIDC_ISSUER | CERTIFICATE_OIDC_ISSUER_REGEXP     exactly one; regexps are anchored
+  CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY, _REF, _SHA, _TRIGGER, _NAME   optional, exact
+policy, keyed:
+  PUBLIC_KEY_DIR        folder holding the PEM public key (a workspace); PUBLIC_KEY_FILE names it (cosign.pub)
+options:
+  TRUSTED_ROOT_DIR      folder holding a Sigstore trusted root (TRUSTED_ROOT_FILE, trusted_root.json);
+                        default: the public-good root embedded in the step (nothing is fetched)
+  REQUIRE_TLOG          true (default) | false: false accepts keyed signatures without a transparency log
+  REQUIRE_DIGEST        false (default) | true: refuse tag-only references
+  ATTESTATION_PREDICATE_TYPE   also require an attestation of this predicate type, signed under the policy
+  DOCKER_CONFIG_DIR     folder holding a docker config.json with registry credentials
+  PLAIN_HTTP_REGISTRIES space-separated host:port list reached over plain HTTP (loopback hosts only)
+  REGISTRY_TIMEOUT_SECONDS  per-request timeout (default 30)
+  REPORT_DIR            folder for verify-image-report.json (optional)
+  TASK_NAME             label for the metrics (default ${NAME})
+  TEKTON_RESULTS_DIR    results folder (default /tekton/results)
+
+results: verified-images (JSON list of registry/repository@sha256:…), signer-identity and signer-issuer
+(JSON lists of the distinct values), attestation-predicate-digests (JSON list, when required).
+exit codes: 0 every image verified, 1 an image was rejected (one line per image with its reason code),
+2 bad arguments or configuration, 3 internal failure.
+`;
+
+const optionalText = z.string().max(4096).default('');
+
+const EnvSchema = z.object({
+  CERTIFICATE_IDENTITY: optionalText,
+  CERTIFICATE_IDENTITY_REGEXP: optionalText,
+  CERTIFICATE_OIDC_ISSUER: optionalText,
+  CERTIFICATE_OIDC_ISSUER_REGEXP: optionalText,
+  CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY: optionalText,
+  CERTIFICATE_GITHUB_WORKFLOW_REF: optionalText,
+  CERTIFICATE_GITHUB_WORKFLOW_SHA: optionalText,
+  CERTIFICATE_GITHUB_WORKFLOW_TRIGGER: optionalText,
+  CERTIFICATE_GITHUB_WORKFLOW_NAME: optionalText,
+  PUBLIC_KEY_DIR: optionalText,
+  PUBLIC_KEY_FILE: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name').default('cosign.pub'),
+  TRUSTED_ROOT_DIR: optionalText,
+  TRUSTED_ROOT_FILE: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name').default('trusted_root.json'),
+  REQUIRE_TLOG: envBoolean(true),
+  REQUIRE_DIGEST: envBoolean(false),
+  ATTESTATION_PREDICATE_TYPE: optionalText,
+  DOCKER_CONFIG_DIR: optionalText,
+  PLAIN_HTTP_REGISTRIES: optionalText,
+  REGISTRY_TIMEOUT_SECONDS: z.string().regex(/^[1-9][0-9]{0,3}$/, 'must be whole seconds, 1 to 9999').default('30'),
+  REPORT_DIR: optionalText,
+  TASK_NAME: z.string().max(253).default(NAME),
+});
+type Env = z.infer<typeof EnvSchema>;
+
+/** Images verified at once: enough to hide registry latency, few enough to be polite. */
+const CONCURRENCY = 4;
+const MAX_IMAGES = 100;
+
+function parseArgs(argv: readonly string[]): { help: true } | { help: false; images: string[] } {
+  if (argv[0] === '--help' || argv[0] === '-h') return { help: true };
+  if (argv[0] !== '--images') throw usage('the first argument must be --images (or --help)');
+  // Everything after --images is an image, even if it looks like a flag: params never become options.
+  const images = argv.slice(1).filter((image) => image !== '');
+  if (images.length === 0) throw usage('give at least one image reference after --images');
+  if (images.length > MAX_IMAGES) throw usage(`at most ${MAX_IMAGES} images per run`);
+  return { help: false, images };
+}
+
+function usage(message: string): CatalogError {
+  return new CatalogError('USAGE_ARGS', message, { hint: `run ${NAME} --help` });
+}
+
+async function buildVerifier(env: Env): Promise<BundleVerifier> {
+  const trustedRoot =
+    env.TRUSTED_ROOT_DIR === ''
+      ? publicGoodTrustedRoot()
+      : SigstoreTrustedRoot.fromBytes(await readSmallFile(join(env.TRUSTED_ROOT_DIR, env.TRUSTED_ROOT_FILE), MAX_TRUSTED_ROOT_BYTES, 'trusted root'), join(env.TRUSTED_ROOT_DIR, env.TRUSTED_ROOT_FILE));
+  const keyless = [env.CERTIFICATE_IDENTITY, env.CERTIFICATE_IDENTITY_REGEXP, env.CERTIFICATE_OIDC_ISSUER, env.CERTIFICATE_OIDC_ISSUER_REGEXP].some((v) => v !== '');
+  if (env.PUBLIC_KEY_DIR !== '') {
+    if (keyless) {
+      throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'set either a public key or a keyless policy (certificate identity and issuer), not both');
+    }
+    const path = join(env.PUBLIC_KEY_DIR, env.PUBLIC_KEY_FILE);
+    const key = VerificationKey.fromPem(await readSmallFile(path, 16 * 1024, 'public key'), path);
+    return new BundleVerifier({ trustedRoot, key, requireTlog: env.REQUIRE_TLOG });
+  }
+  if (!keyless) {
+    throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'no policy: set certificate-identity(-regexp) and certificate-oidc-issuer(-regexp), or bind the public-key workspace');
+  }
+  const policy = KeylessPolicy.create({
+    identity: env.CERTIFICATE_IDENTITY,
+    identityRegexp: env.CERTIFICATE_IDENTITY_REGEXP,
+    issuer: env.CERTIFICATE_OIDC_ISSUER,
+    issuerRegexp: env.CERTIFICATE_OIDC_ISSUER_REGEXP,
+    workflow: {
+      repository: env.CERTIFICATE_GITHUB_WORKFLOW_REPOSITORY,
+      ref: env.CERTIFICATE_GITHUB_WORKFLOW_REF,
+      sha: env.CERTIFICATE_GITHUB_WORKFLOW_SHA,
+      trigger: env.CERTIFICATE_GITHUB_WORKFLOW_TRIGGER,
+      name: env.CERTIFICATE_GITHUB_WORKFLOW_NAME,
+    },
+  });
+  return new BundleVerifier({ trustedRoot, keyless: policy, requireTlog: env.REQUIRE_TLOG });
+}
+
+async function readSmallFile(path: string, maxBytes: number, what: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new CatalogError('CONFIG_FILE', `cannot read the ${what} at ${path}`, { hint: `bind the workspace holding the ${what} and check the file name` });
+  }
+  if (bytes.byteLength > maxBytes) throw new CatalogError('CONFIG_FILE', `the ${what} at ${path} is larger than ${maxBytes} bytes`);
+  return bytes;
+}
+
+function plainHttpRegistries(list: string): string[] {
+  const hosts = list.split(/[\s,]+/).filter(Boolean);
+  for (const host of hosts) {
+    if (!isLoopbackHost(host)) {
+      throw new CatalogError('CONFIG_PLAIN_HTTP', `PLAIN_HTTP_REGISTRIES lists ${quoteUntrusted(host)}, which is not a loopback host`, {
+        hint: 'plain HTTP is only for registries on 127.0.0.1, [::1] or localhost; use TLS everywhere else',
+      });
+    }
+  }
+  return hosts;
+}
+
+type Outcome = { input: string; ok: true; result: ImageVerification } | { input: string; ok: false; code: string; message: string };
+
+async function verifyAll(verifier: ImageVerifier, images: string[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = new Array(images.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < images.length; i = next++) {
+      const input = images[i]!;
+      try {
+        outcomes[i] = { input, ok: true, result: await verifier.verify(input) };
+      } catch (error) {
+        const failure =
+          error instanceof VerificationFailure
+            ? error
+            : new VerificationFailure(VerifyErrorCode.internal, error instanceof Error ? quoteUntrusted(error.message, 200) : 'unexpected error');
+        outcomes[i] = { input, ok: false, code: failure.code, message: failure.message };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, images.length) }, worker));
+  return outcomes;
+}
+
+function distinct(values: string[]): string {
+  return JSON.stringify([...new Set(values)]);
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  const env = readEnv(EnvSchema);
+  const metrics = new MetricsRegistry();
+  const verifier = new ImageVerifier({
+    verifier: await buildVerifier(env),
+    registry: {
+      plainHttpRegistries: plainHttpRegistries(env.PLAIN_HTTP_REGISTRIES),
+      timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
+      ...(env.DOCKER_CONFIG_DIR === '' ? {} : { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') }),
+    },
+    requireDigest: env.REQUIRE_DIGEST,
+    ...(env.ATTESTATION_PREDICATE_TYPE === '' ? {} : { attestationPredicateType: env.ATTESTATION_PREDICATE_TYPE }),
+  });
+  let outcomes: Outcome[];
+  try {
+    outcomes = await verifyAll(verifier, args.images);
+  } finally {
+    await verifier.close();
+  }
+
+  for (const outcome of outcomes) {
+    if (outcome.ok) {
+      const { result } = outcome;
+      const signer = result.signature.signer.kind === 'keyless' ? `${result.signature.signer.identity} (issuer ${result.signature.signer.issuer})` : `public key sha256:${result.signature.signer.fingerprint}`;
+      process.stdout.write(`${NAME}: VERIFIED ${result.verifiedReference}: ${result.signature.source} signed by ${quoteUntrusted(signer, 300)}\n`);
+      if (result.attestation) process.stdout.write(`${NAME}:   attestation ${result.attestation.predicateType}: predicate ${result.attestation.predicateDigest} (${result.attestation.source})\n`);
+    } else {
+      process.stderr.write(`${NAME}: REJECTED ${quoteUntrusted(outcome.input, 200)}: [${outcome.code}] ${outcome.message}\n`);
+    }
+    metrics.increment(Metrics.imageVerifications, { task: env.TASK_NAME, outcome: outcome.ok ? 'verified' : 'rejected', reason: outcome.ok ? 'ok' : outcome.code });
+  }
+
+  if (env.REPORT_DIR !== '') {
+    const report = outcomes.map((outcome) => (outcome.ok ? { verified: true, ...outcome.result } : { input: outcome.input, verified: false, code: outcome.code, message: outcome.message }));
+    await writeFileAtomic(join(env.REPORT_DIR, 'verify-image-report.json'), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
+  }
+  await metrics.flush();
+
+  const verified = outcomes.filter((outcome): outcome is Extract<Outcome, { ok: true }> => outcome.ok).map((outcome) => outcome.result);
+  if (verified.length !== outcomes.length) {
+    process.stderr.write(`${NAME}: ${outcomes.length - verified.length} of ${outcomes.length} image(s) rejected\n`);
+    return ExitCode.rejected;
+  }
+  await writeResult('verified-images', JSON.stringify(verified.map((result) => result.verifiedReference)));
+  const signers = verified.map((result) => result.signature.signer);
+  await writeResult('signer-identity', distinct(signers.map((s) => (s.kind === 'keyless' ? s.identity : `sha256:${s.fingerprint}`))));
+  await writeResult('signer-issuer', distinct(signers.map((s) => (s.kind === 'keyless' ? s.issuer : 'public-key'))));
+  await writeResult('attestation-predicate-digests', JSON.stringify(verified.flatMap((result) => (result.attestation ? [result.attestation.predicateDigest] : []))));
+  return ExitCode.ok;
+}
+
+await runStep(NAME, main);

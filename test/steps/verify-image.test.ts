@@ -1,0 +1,97 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RegistryClient } from '../../src/oci/registry/index.ts';
+import { repoRoot } from '../harness/shared.ts';
+import { missingRegistryTools, startRegistry } from '../harness/registry.ts';
+import { pushBundleReferrer, pushImage, pushLegacySignatures } from '../sigstore/fixtures/registry-images.ts';
+import { KeySigner, MockSigstore, inTotoStatement, simpleSigningPayload } from '../sigstore/fixtures/signing.ts';
+
+const STEP = join(repoRoot, 'steps', 'verify-image', 'main.ts');
+const WHO = { identity: 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' };
+
+function runStep(args: string[], env: Record<string, string>) {
+  const result = spawnSync(process.execPath, [STEP, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+t.test('--help and usage errors', async (t) => {
+  const help = runStep(['--help'], {});
+  t.equal(help.code, 0);
+  t.match(help.stdout, /usage: verify-image --images REF/);
+  const noFlag = runStep(['registry.example.com/app:1'], {});
+  t.equal(noFlag.code, 2, 'images must follow --images');
+  const noPolicy = runStep(['--images', 'registry.example.com/app:1'], {});
+  t.equal(noPolicy.code, 2, 'no policy is a configuration error');
+  t.match(noPolicy.stderr, /CONFIG_POLICY_INVALID/);
+  const remoteHttp = runStep(['--images', 'registry.example.com/app:1'], { CERTIFICATE_IDENTITY: 'a', CERTIFICATE_OIDC_ISSUER: 'b', PLAIN_HTTP_REGISTRIES: 'registry.example.com:80' });
+  t.equal(remoteHttp.code, 2, 'plain HTTP to a non-loopback host is refused up front');
+  t.notMatch(noPolicy.stderr, /\n\s+at /, 'no stack trace');
+});
+
+const missing = missingRegistryTools();
+if (missing !== undefined) {
+  t.skip(`needs ${missing}`, () => {});
+} else {
+  t.test('verifies against a real registry, writes results and counts, rejects per image', async (t) => {
+    const registry = await startRegistry();
+    const client = new RegistryClient(registry.host, { plainHttp: true });
+    const work = mkdtempSync(join(tmpdir(), 'verify-image-step-'));
+    t.teardown(async () => {
+      await client.close();
+      await registry.stop();
+      rmSync(work, { recursive: true, force: true });
+    });
+    const sigstore = await MockSigstore.create();
+    writeFileSync(join(work, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot()));
+    const signed = await pushImage(client, 'step/app', 'v1', 'signed');
+    await pushLegacySignatures(client, signed.repository, signed.digest, [await sigstore.legacyKeyless(simpleSigningPayload(signed.repository, signed.digest), WHO)]);
+    const bundled = await pushImage(client, 'step/other', 'v2', 'bundled');
+    await pushBundleReferrer(client, bundled, await sigstore.bundleKeyless(inTotoStatement(bundled.digest), WHO));
+    const unsigned = await pushImage(client, 'step/unsigned', 'v1', 'unsigned');
+
+    const env = {
+      CERTIFICATE_IDENTITY: WHO.identity,
+      CERTIFICATE_OIDC_ISSUER: WHO.issuer,
+      TRUSTED_ROOT_DIR: work,
+      PLAIN_HTTP_REGISTRIES: registry.host,
+      TEKTON_RESULTS_DIR: join(work, 'results'),
+      TEKTON_CATALOG_METRICS_FILE: join(work, 'metrics.prom'),
+      REPORT_DIR: work,
+      TASK_NAME: 'verify',
+    };
+    const ok = runStep(['--images', `${registry.host}/step/app:v1`, `${registry.host}/step/other@${bundled.digest}`], env);
+    t.equal(ok.code, 0, ok.stderr);
+    const images = JSON.parse(readFileSync(join(work, 'results', 'verified-images'), 'utf8')) as string[];
+    t.same(images, [`${registry.host}/step/app@${signed.digest}`, `${registry.host}/step/other@${bundled.digest}`], 'the tag became its digest');
+    t.same(JSON.parse(readFileSync(join(work, 'results', 'signer-identity'), 'utf8')), [WHO.identity]);
+    t.same(JSON.parse(readFileSync(join(work, 'results', 'signer-issuer'), 'utf8')), [WHO.issuer]);
+    t.match(ok.stdout, /VERIFIED .*step\/app@sha256:[0-9a-f]{64}: tag sha256-[0-9a-f]{64}\.sig layer 0 signed by/, 'says which signature passed');
+    t.match(readFileSync(join(work, 'metrics.prom'), 'utf8'), /tekton_image_verifications_total\{outcome="verified",reason="ok",task="verify"\} 2/);
+    const report = JSON.parse(readFileSync(join(work, 'verify-image-report.json'), 'utf8')) as { verified: boolean }[];
+    t.equal(report.length, 2, 'the report lists each image');
+
+    const rejected = runStep(['--images', `${registry.host}/step/app@${signed.digest}`, `${registry.host}/step/unsigned:v1`], env);
+    t.equal(rejected.code, 1, 'one unsigned image rejects the run');
+    t.match(rejected.stderr, /REJECTED ".*step\/unsigned:v1": \[NO_SIGNATURES\]/, 'names the image and the reason');
+    t.match(rejected.stderr, /1 of 2 image\(s\) rejected/);
+    t.match(readFileSync(join(work, 'metrics.prom'), 'utf8'), /tekton_image_verifications_total\{outcome="rejected",reason="NO_SIGNATURES",task="verify"\} 1/);
+
+    const wrongSigner = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/mai' });
+    t.equal(wrongSigner.code, 1);
+    t.match(wrongSigner.stderr, /\[IDENTITY_MISMATCH\].*expected "https:\/\/github.com\/org\/repo\/.github\/workflows\/release.yml@refs\/heads\/mai", found "https:\/\/github.com\/org\/repo/, 'expected versus found');
+
+    const keyed = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: '', CERTIFICATE_OIDC_ISSUER: '', PUBLIC_KEY_DIR: work, PUBLIC_KEY_FILE: 'cosign.pub' });
+    t.equal(keyed.code, 2, 'a missing key file is a configuration error');
+    writeFileSync(join(work, 'cosign.pub'), new KeySigner().publicKeyPem);
+    const wrongKey = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: '', CERTIFICATE_OIDC_ISSUER: '', PUBLIC_KEY_DIR: work });
+    t.equal(wrongKey.code, 1, 'a keyless-only image fails a key policy');
+
+    const requireDigest = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, REQUIRE_DIGEST: 'true' });
+    t.equal(requireDigest.code, 1);
+    t.match(requireDigest.stderr, /\[DIGEST_REQUIRED\]/);
+    t.equal(unsigned.tag, 'v1');
+  });
+}
