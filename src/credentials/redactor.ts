@@ -12,7 +12,7 @@ const MIN_LINE_CHARS = 16;
 
 export class Redactor {
   private readonly needles = new Set<string>();
-  private pattern: RegExp | undefined;
+  private sorted: string[] | undefined;
 
   /** Registers a secret value; empty values are ignored. */
   add(value: string | Uint8Array): void {
@@ -33,13 +33,11 @@ export class Redactor {
     for (const line of text.split(/\r?\n/)) {
       if (line.trim().length >= MIN_LINE_CHARS) forms.add(line.trim());
     }
-    let changed = false;
     for (const form of forms) {
       if (form.length === 0 || this.needles.has(form)) continue;
       this.needles.add(form);
-      changed = true;
+      this.sorted = undefined;
     }
-    if (changed) this.pattern = undefined;
   }
 
   /** How many distinct strings are masked (for tests and the log). */
@@ -47,18 +45,27 @@ export class Redactor {
     return this.needles.size;
   }
 
+  /**
+   * Never throws: a redactor that failed would let the caller print the
+   * unmasked text, so a failure withholds the whole message instead. Plain
+   * string search, not one big RegExp: a 1 MiB secret would exceed the
+   * regex engine's limits, and its error would quote the pattern.
+   */
   redact(text: string): string {
-    if (this.needles.size === 0) return text;
-    this.pattern ??= this.compile();
-    return text.replace(this.pattern, REDACTED);
+    try {
+      if (this.needles.size === 0) return text;
+      // Longest first, so a secret containing another secret is masked whole.
+      this.sorted ??= [...this.needles].sort((a, b) => b.length - a.length);
+      let out = text;
+      for (const needle of this.sorted) {
+        if (out.includes(needle)) out = out.split(needle).join(REDACTED);
+      }
+      return out;
+    } catch {
+      return '[message withheld: it could not be redacted]';
+    }
   }
 
   /** A function form, for `runStep(..., { redact })`. */
   readonly redactText = (text: string): string => this.redact(text);
-
-  private compile(): RegExp {
-    // Longest first, so a secret containing another secret is masked whole.
-    const sorted = [...this.needles].sort((a, b) => b.length - a.length);
-    return new RegExp(sorted.map((needle) => needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  }
 }
