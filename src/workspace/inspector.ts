@@ -24,6 +24,7 @@ export interface InspectJob {
   ino: number;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
 }
 
 export interface Inspection {
@@ -47,13 +48,13 @@ export function inspectFile(job: InspectJob): Inspection {
   readBuffer ??= Buffer.allocUnsafe(CHUNK_BYTES);
   const credentials = new CredentialScanner(job.path);
   try {
-    const before = fstatSync(job.fd);
-    if (!before.isFile()) return { changed: 'is no longer a regular file', credentials: [] };
-    if (before.ino !== job.ino || before.dev !== job.dev) return { changed: 'was replaced by another file', credentials: [] };
     const hash = createHash('sha256');
     let total = 0;
-    for (;;) {
-      const read = readSync(job.fd, readBuffer, 0, CHUNK_BYTES, null);
+    // Read exactly the size lstat saw; the fstat afterwards catches any change
+    // (size, mtime, ctime, or a different inode) since that lstat, so one
+    // fstat replaces a before-and-after pair and no EOF read is needed.
+    while (total < job.size) {
+      const read = readSync(job.fd, readBuffer, 0, Math.min(CHUNK_BYTES, job.size - total), null);
       if (read === 0) break;
       const chunk = readBuffer.subarray(0, read);
       hash.update(chunk);
@@ -62,14 +63,9 @@ export function inspectFile(job: InspectJob): Inspection {
     }
     const after = fstatSync(job.fd);
     const hits = credentials.results();
-    if (
-      before.size !== job.size ||
-      before.mtimeMs !== job.mtimeMs ||
-      after.size !== before.size ||
-      after.mtimeMs !== before.mtimeMs ||
-      after.ctimeMs !== before.ctimeMs ||
-      total !== before.size
-    ) {
+    if (!after.isFile()) return { changed: 'is no longer a regular file', credentials: [] };
+    if (after.ino !== job.ino || after.dev !== job.dev) return { changed: 'was replaced by another file', credentials: hits };
+    if (after.size !== job.size || after.mtimeMs !== job.mtimeMs || after.ctimeMs !== job.ctimeMs || total !== job.size) {
       return { changed: 'changed while it was read', credentials: hits };
     }
     return { sha256: hash.digest('hex'), credentials: hits };

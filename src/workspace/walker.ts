@@ -193,7 +193,7 @@ export class WorkspaceWalker {
       entry.problem = errorProblem(error);
       return { entry };
     }
-    const inspection = pool.submit({ fd, path: entry.path, dev: entry.dev, ino: entry.ino, size: entry.size, mtimeMs: mtimeOf(entry) });
+    const inspection = pool.submit({ fd, path: entry.path, dev: entry.dev, ino: entry.ino, size: entry.size, ...timesOf(entry) });
     return { entry, inspection };
   }
 
@@ -281,9 +281,9 @@ export function entryType(stat: Stats): EntryType {
   return 'unknown';
 }
 
-const mtimes = new WeakMap<WalkEntry, number>();
-function mtimeOf(entry: WalkEntry): number {
-  return mtimes.get(entry) ?? 0;
+const times = new WeakMap<WalkEntry, { mtimeMs: number; ctimeMs: number }>();
+function timesOf(entry: WalkEntry): { mtimeMs: number; ctimeMs: number } {
+  return times.get(entry) ?? { mtimeMs: 0, ctimeMs: 0 };
 }
 
 function toEntry(path: string, stat: Stats, exactName: boolean): WalkEntry {
@@ -299,7 +299,7 @@ function toEntry(path: string, stat: Stats, exactName: boolean): WalkEntry {
     ino: stat.ino,
     exactName,
   };
-  mtimes.set(entry, stat.mtimeMs);
+  times.set(entry, { mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs });
   return entry;
 }
 
