@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CatalogError } from '../errors.ts';
 import { ExitCode, runStep } from '../step/run.ts';
+import { runBuildCommand } from './build-command.ts';
 
 /**
  * `tekton-catalog <command>`: the package's command line. Every command
@@ -57,19 +58,6 @@ Options:
   -h, --help                show this help
 `;
 
-const BUILD_HELP = `Usage: tekton-catalog build [options]
-
-Builds the catalog from tasks/ and steps/ in the current directory (see
-\`npm run build -- --help\` for details).
-
-Options:
-  --registry <host/ns>      registry prefix written into image and bundle references
-  --check                   do not write catalog/; fail if it differs from a fresh build
-  --dist <dir>              build output (default dist)
-  --catalog <dir>           catalog folder (default catalog)
-  -h, --help                show this help
-`;
-
 type Out = { write(text: string | Uint8Array): unknown };
 
 export async function runCli(argv: string[], io: { stdout: Out; stderr: Out } = process): Promise<number> {
@@ -84,7 +72,7 @@ export async function runCli(argv: string[], io: { stdout: Out; stderr: Out } = 
     case 'show-task':
       return showTaskCommand(rest, io);
     case 'build':
-      return buildCommand(rest, io);
+      return runBuildCommand(rest, process.cwd(), io);
     default:
       throw usage(`unknown command ${JSON.stringify(command.slice(0, 40))}`, 'run `tekton-catalog --help` for the commands');
   }
@@ -179,32 +167,6 @@ async function showTaskCommand(args: string[], io: { stdout: Out; stderr: Out })
   return ExitCode.ok;
 }
 
-async function buildCommand(args: string[], io: { stdout: Out; stderr: Out }): Promise<number> {
-  const { values } = parse(
-    args,
-    { registry: { type: 'string' }, check: { type: 'boolean' }, dist: { type: 'string' }, catalog: { type: 'string' } },
-    BUILD_HELP,
-  );
-  if (values.help) {
-    io.stdout.write(BUILD_HELP);
-    return ExitCode.ok;
-  }
-  const { buildCatalog } = await import('../build/catalog.ts');
-  const report = await buildCatalog({
-    repoRoot: process.cwd(),
-    ...(typeof values.registry === 'string' ? { registry: values.registry } : {}),
-    ...(typeof values.dist === 'string' ? { distDir: resolve(values.dist) } : {}),
-    ...(typeof values.catalog === 'string' ? { catalogDir: resolve(values.catalog) } : {}),
-    check: values.check === true,
-    log: (line) => io.stderr.write(`build: ${line}\n`),
-  });
-  io.stdout.write(`built ${report.tasks.length} Task versions and ${report.catalogBundles.length} catalog bundles into ${report.layoutDir}\n`);
-  if (values.check === true && (report.changed.length > 0 || report.removed.length > 0)) {
-    io.stderr.write(`build: catalog/ is out of date: ${[...report.changed, ...report.removed].join(', ')}\n`);
-    return ExitCode.rejected;
-  }
-  return ExitCode.ok;
-}
 
 // Run as a program (not when imported by tests or scripts/publish.ts).
 if (import.meta.main) {

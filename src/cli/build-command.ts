@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { CatalogError } from '../errors.ts';
+import { ExitCode } from '../step/run.ts';
+
+type Out = { write(text: string | Uint8Array): unknown };
+
+export const BUILD_HELP = `Usage: tekton-catalog build [options]
+       npm run build -- [options]
+
+Builds every Task under tasks/: bundles its step programs with esbuild,
+builds reproducible multi-arch step images into dist/oci (an OCI layout),
+and writes catalog/task/<name>/<version>/ (Task YAML pinned by digest,
+README, samples), the Tekton bundles (dist/oci) and catalog/index.json.
+
+Options:
+  --registry <host/namespace>  registry prefix for image and bundle references
+                               (default: $TEKTON_CATALOG_REGISTRY or ghcr.io/hardened-tekton/catalog)
+  --platform <arch>            build only this architecture (amd64 or arm64);
+                               repeatable; default both
+  --check                      do not write catalog/; exit 1 if it differs from a fresh build
+  --dist <dir>                 build output folder (default dist)
+  --catalog <dir>              catalog folder (default catalog)
+  --cache <dir>                download and layer cache (default .cache)
+  --quiet                      print only the summary
+  -h, --help                   show this help
+
+Environment:
+  SOURCE_DATE_EPOCH            timestamp for every file and config in the images (default 0)
+`;
+
+/** `npm run build` and `tekton-catalog build`: one implementation, run from the repository root. */
+export async function runBuildCommand(args: string[], repoRoot: string, io: { stdout: Out; stderr: Out }): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        registry: { type: 'string' },
+        platform: { type: 'string', multiple: true },
+        check: { type: 'boolean', default: false },
+        dist: { type: 'string' },
+        catalog: { type: 'string' },
+        cache: { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new CatalogError('USAGE_BUILD', (error as Error).message, { hint: 'run with --help for the options' });
+  }
+  if (values.help) {
+    io.stdout.write(BUILD_HELP);
+    return ExitCode.ok;
+  }
+  const platforms = values.platform?.map((arch) => {
+    if (arch !== 'amd64' && arch !== 'arm64') {
+      throw new CatalogError('USAGE_BUILD', `--platform must be amd64 or arm64, not ${JSON.stringify(arch)}`);
+    }
+    return arch;
+  });
+  const { buildCatalog } = await import('../build/catalog.ts');
+  const started = performance.now();
+  const report = await buildCatalog({
+    repoRoot,
+    ...(values.registry ? { registry: values.registry } : {}),
+    ...(values.dist ? { distDir: resolve(values.dist) } : {}),
+    ...(values.catalog ? { catalogDir: resolve(values.catalog) } : {}),
+    ...(values.cache ? { cacheDir: resolve(values.cache) } : {}),
+    ...(platforms ? { platforms } : {}),
+    check: values.check,
+    log: values.quiet ? () => {} : (line) => io.stdout.write(`${line}\n`),
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  for (const task of report.tasks) io.stdout.write(`${task.name} ${task.version}  ${task.bundle}\n`);
+  const drift = [...report.changed, ...report.removed.map((path) => `${path} (removed)`)];
+  if (values.check) {
+    if (drift.length > 0) {
+      io.stderr.write(`build --check: catalog/ differs from a fresh build:\n  ${drift.join('\n  ')}\nrun \`npm run build\` and commit catalog/\n`);
+      return ExitCode.rejected;
+    }
+    io.stdout.write(`catalog/ matches a fresh build (${seconds} s)\n`);
+    return ExitCode.ok;
+  }
+  io.stdout.write(drift.length > 0 ? `updated ${drift.length} catalog file(s) in ${seconds} s\n` : `catalog/ unchanged (${seconds} s)\n`);
+  return ExitCode.ok;
+}
