@@ -138,7 +138,7 @@ async function ensurePrivateDir(dir: string, forPath: string): Promise<void> {
   }
   const info = await lstat(dir);
   if (!info.isDirectory()) {
-    throw new CredentialsError(CredentialsErrorCode.workspaceForeign, `the folder for ${forPath} is not a folder`, { violation: true });
+    throw new CredentialsError(CredentialsErrorCode.workspaceForeign, `something other than a folder sits where the folder for ${forPath} goes`, { violation: true });
   }
   await chmod(dir, DIR_MODE);
 }
