@@ -59,7 +59,8 @@ t.test('shown values are escaped: no control, bidi or non-ASCII character surviv
 });
 
 t.test('names such as "constructor" and "toString" are plain params, not object internals', async (t) => {
-  const result = validateParams({ constructor: 'x', toString: 'true' }, { toString: { type: 'bool' } });
+  const rules: RuleSet = Object.fromEntries([['toString', { type: 'bool' as const }]]);
+  const result = validateParams({ constructor: 'x', toString: 'true' }, rules);
   t.same(result.failures.map((f) => f.param), ['constructor']);
 });
 

@@ -1,4 +1,3 @@
-import { isIPv6 } from 'node:net';
 import type { TypeValidator } from './validator.ts';
 
 /** The OCI distribution spec's tag grammar. */
@@ -71,7 +70,7 @@ function checkRegistry(registry: string): string | undefined {
   let port: string | undefined;
   if (registry.startsWith('[')) {
     const end = registry.indexOf(']');
-    if (end === -1 || !isIPv6(registry.slice(1, end))) return 'has an invalid registry IPv6 address';
+    if (end === -1 || !isIPv6Literal(registry.slice(1, end))) return 'has an invalid registry IPv6 address';
     const after = registry.slice(end + 1);
     if (after !== '' && !after.startsWith(':')) return 'has an invalid registry';
     port = after === '' ? undefined : after.slice(1);
@@ -90,4 +89,14 @@ function checkRegistry(registry: string): string | undefined {
     return 'has an invalid registry port';
   }
   return undefined;
+}
+
+/** The WHATWG URL parser validates IPv6 literals, without loading node:net at start-up. */
+function isIPv6Literal(address: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(address) || !address.includes(':')) return false;
+  try {
+    return new URL(`http://[${address}]/`).hostname !== '';
+  } catch {
+    return false;
+  }
 }

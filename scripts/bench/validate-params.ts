@@ -1,0 +1,94 @@
+// Cold start of the bundled validate-params program on a 10-param set, as a
+// ratio to `node -e 0`. Runs alternate between the two so that load from
+// other work on the machine hits both sides alike.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { bundleStep } from '../../src/build/bundle-step.ts';
+import { figure, type BenchSection } from './lib.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RUNS = 31;
+
+const sha = '3f786850e387550fdab836ed7e6dc881de23001b';
+const RULES = {
+  'git-revision': { type: 'git-sha' },
+  image: { type: 'image-reference', requireDigest: true },
+  'image-tag': { type: 'image-tag' },
+  version: { type: 'semver' },
+  namespace: { type: 'dns-label' },
+  'config-map': { type: 'k8s-name' },
+  'context-dir': { type: 'relative-path' },
+  'source-url': { type: 'https-url', allowedHosts: ['github.com'] },
+  replicas: { type: 'integer', min: 1, max: 10 },
+  'build-arg': { type: 'regex', pattern: '[A-Z_][A-Z0-9_]*=[A-Za-z0-9._-]*', maxLength: 256 },
+};
+const ARGS = [
+  `git-revision=${sha}`,
+  `image=ghcr.io/org/app@sha256:${'a'.repeat(64)}`,
+  'image-tag=v1.2.3',
+  'version=1.2.3-rc.1',
+  'namespace=team-a',
+  'config-map=app-config.v1',
+  'context-dir=services/api',
+  'source-url=https://github.com/org/app',
+  'replicas=3',
+  'build-arg=GOFLAGS=-trimpath',
+];
+
+function timeOnce(file: string, args: string[], env: NodeJS.ProcessEnv): number {
+  const start = performance.now();
+  execFileSync(file, args, { stdio: 'ignore', env });
+  return performance.now() - start;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export async function run(): Promise<BenchSection> {
+  const work = await mkdtemp(join(tmpdir(), 'bench-validate-params-'));
+  try {
+    const bundle = await bundleStep(repoRoot, 'validate-params');
+    const program = join(work, 'validate-params.mjs');
+    await writeFile(program, bundle.code);
+    const env = { RULES: JSON.stringify(RULES), TEKTON_RESULTS_DIR: join(work, 'results'), TASK_NAME: 'bench' };
+    const yamlEnv = { ...env, RULES: Object.entries(RULES).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') };
+    const baseline: number[] = [];
+    const json: number[] = [];
+    const yaml: number[] = [];
+    // One unmeasured round warms the file cache.
+    timeOnce(process.execPath, ['-e', '0'], {});
+    timeOnce(process.execPath, [program, ...ARGS], env);
+    for (let i = 0; i < RUNS; i++) {
+      baseline.push(timeOnce(process.execPath, ['-e', '0'], {}));
+      json.push(timeOnce(process.execPath, [program, ...ARGS], env));
+      yaml.push(timeOnce(process.execPath, [program, ...ARGS], yamlEnv));
+    }
+    const base = median(baseline);
+    const kb = (bundle.code.byteLength / 1024).toFixed(0);
+    return {
+      title: 'validate-params cold start',
+      figures: [
+        figure('validate-params, 10 params, JSON rules (bundled, exit 0)', 'node -e 0', median(json), base, {
+          goal: '≤ 1.3×',
+          notes: `bundle ${kb} KiB; median of ${RUNS} alternating runs`,
+        }),
+        figure('validate-params, 10 params, YAML rules', 'node -e 0', median(yaml), base, {
+          notes: 'loads the yaml parser on demand',
+        }),
+      ],
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const section = await run();
+  for (const f of section.figures) console.log(`${f.name}: ${f.valueMs.toFixed(1)} ms vs ${f.baselineMs.toFixed(1)} ms = ${f.ratio.toFixed(2)}×`);
+}
