@@ -1,0 +1,105 @@
+// Seal and verify of a generated tree (100,000 small files plus a few large
+// ones, about 1 GB) by the bundled workspace-guard program, as a ratio to
+// `find DIR -type f -print0 | xargs -0 sha256sum` over the same tree in the
+// same run. Runs alternate between guard and baseline so load from other
+// work hits both alike. Peak memory is the child's max RSS (GNU time).
+// WSG_BENCH_SMALL_FILES and WSG_BENCH_LARGE_MB shrink the tree for a quick run.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { bundleStep } from '../../src/build/bundle-step.ts';
+import { figure, type BenchSection } from './lib.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SMALL_FILES = Number(process.env.WSG_BENCH_SMALL_FILES ?? 100_000);
+const LARGE_MB = Number(process.env.WSG_BENCH_LARGE_MB ?? 900);
+const LARGE_FILES = 4;
+const RUNS = Number(process.env.WSG_BENCH_RUNS ?? 3);
+
+function generate(root: string): number {
+  let bytes = 0;
+  const perDir = 1000;
+  for (let i = 0; i < SMALL_FILES; i++) {
+    const dir = join(root, 'src', `pkg-${Math.floor(i / perDir)}`);
+    if (i % perDir === 0) mkdirSync(dir, { recursive: true });
+    const content = `// module ${i}\nexport const value${i} = ${i * 7};\n`.repeat(1 + (i % 8));
+    writeFileSync(join(dir, `m${i}.ts`), content);
+    bytes += Buffer.byteLength(content);
+  }
+  mkdirSync(join(root, 'blobs'));
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let f = 0; f < LARGE_FILES; f++) {
+    const path = join(root, 'blobs', `large-${f}.bin`);
+    const mb = Math.floor(LARGE_MB / LARGE_FILES);
+    for (let m = 0; m < mb; m++) {
+      chunk.fill((m * 31 + f) & 0xff);
+      chunk.writeUInt32LE(m, 0);
+      writeFileSync(path, chunk, { flag: m === 0 ? 'w' : 'a' });
+    }
+    bytes += mb * 1024 * 1024;
+  }
+  return bytes;
+}
+
+/** Runs a command under GNU time; returns wall ms and max RSS in KiB. */
+function timed(file: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; maxRssKiB: number } {
+  const rssFile = join(tmpdir(), `wsg-bench-rss-${process.pid}`);
+  const start = performance.now();
+  execFileSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const ms = performance.now() - start;
+  const maxRssKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+  rmSync(rssFile, { force: true });
+  return { ms, maxRssKiB };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export async function run(): Promise<BenchSection> {
+  const work = mkdtempSync(join(tmpdir(), 'wsg-bench-'));
+  try {
+    const tree = join(work, 'tree');
+    mkdirSync(tree);
+    const bytes = generate(tree);
+    const program = join(work, 'workspace-guard.mjs');
+    writeFileSync(program, (await bundleStep(repoRoot, 'workspace-guard')).code);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TEKTON_RESULTS_DIR: join(work, 'results') };
+    const manifest = join(work, 'manifest.ndjson');
+    const guardArgs = (mode: string, extra: string[] = []) => [program, `--mode=${mode}`, `--target=${tree}`, `--manifest=${manifest}`, '--run-uid=bench', ...extra];
+    const baselineArgs = ['-c', `find '${tree}' -type f -print0 | xargs -0 sha256sum > /dev/null`];
+
+    // Warm the page cache for both sides.
+    timed('/bin/sh', baselineArgs, env);
+    const seal: number[] = [];
+    const verify: number[] = [];
+    const baseline: number[] = [];
+    let sealRss = 0;
+    let verifyRss = 0;
+    for (let i = 0; i < RUNS; i++) {
+      baseline.push(timed('/bin/sh', baselineArgs, env).ms);
+      const s = timed(process.execPath, guardArgs('seal'), env);
+      seal.push(s.ms);
+      sealRss = Math.max(sealRss, s.maxRssKiB);
+      const digest = readFileSync(join(work, 'results', 'manifest-digest'), 'utf8');
+      const v = timed(process.execPath, guardArgs('verify', [`--expected-digest=${digest}`]), env);
+      verify.push(v.ms);
+      verifyRss = Math.max(verifyRss, v.maxRssKiB);
+    }
+    const files = SMALL_FILES + LARGE_FILES;
+    const size = `${files} files, ${(bytes / 1e9).toFixed(2)} GB`;
+    const base = 'find -type f -print0 | xargs -0 sha256sum';
+    return {
+      title: 'workspace-guard',
+      figures: [
+        figure(`seal (${size})`, base, median(seal), median(baseline), { goal: '≤ 1.0×', notes: `peak RSS ${(sealRss / 1024).toFixed(0)} MiB` }),
+        figure(`verify (${size})`, base, median(verify), median(baseline), { goal: '≤ 1.0×', notes: `peak RSS ${(verifyRss / 1024).toFixed(0)} MiB` }),
+      ],
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(JSON.stringify(await run(), null, 2));
