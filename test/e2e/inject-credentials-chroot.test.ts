@@ -6,55 +6,19 @@ import { createHash } from 'node:crypto';
 import { chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { parse } from 'yaml';
 import { findLeaks, token } from '../credentials/fixtures.ts';
 import { builtCatalog } from '../harness/catalog-build.ts';
+import { loadCatalogTask, renderStep } from '../harness/catalog-task.ts';
 import { requireRoot } from '../harness/shared.ts';
 import { runEntrypoint, unpackImage } from '../harness/step-image.ts';
 
-interface TaskStep {
-  name: string;
-  image: string;
-  args?: string[];
-  env?: { name: string; value: string }[];
-}
-
 type ParamValues = Record<string, string | string[]>;
-
-/** Tekton's substitution as this Task uses it: params (whole-element array expansion) and workspace paths. */
-function substitute(step: TaskStep, params: ParamValues, workspaces: Record<string, string>) {
-  const replace = (text: string) =>
-    text
-      .replace(/\$\(params\.([a-zA-Z0-9_-]+)\)/g, (_, name: string) => {
-        const value = params[name];
-        if (typeof value !== 'string') throw new Error(`param ${name} is not a string param`);
-        return value;
-      })
-      .replace(/\$\(workspaces\.([a-z0-9-]+)\.path\)/g, (_, name: string) => workspaces[name] ?? '');
-  const args = (step.args ?? []).flatMap((arg) => {
-    const array = /^\$\(params\.([a-zA-Z0-9_-]+)\[\*\]\)$/.exec(arg);
-    if (!array) return [replace(arg)];
-    const value = params[array[1]!];
-    if (!Array.isArray(value)) throw new Error(`param ${array[1]} is not an array param`);
-    return value;
-  });
-  const env = Object.fromEntries((step.env ?? []).map(({ name, value }) => [name, replace(value)]));
-  return { args, env };
-}
 
 t.test('inject-credentials from its real image: scoped files with the right modes, then an empty workspace', async (t) => {
   if (!requireRoot(t, 'chroot into the unpacked image')) return;
   const built = await builtCatalog();
-  const entry = built.index.tasks['inject-credentials'];
-  if (!entry) {
-    t.fail('the built catalog has no inject-credentials Task');
-    return;
-  }
-  const record = entry.versions[entry.latest]!;
-  const task = parse(await readFile(join(built.catalogDir, record.path), 'utf8')) as {
-    spec: { params: { name: string; default?: string | string[] }[]; steps: TaskStep[] };
-  };
-  const step = task.spec.steps[0]!;
+  const { record, spec, defaults } = await loadCatalogTask(built, 'inject-credentials');
+  const step = spec.steps[0]!;
   t.equal(step.image, record.images['inject-credentials']!.reference, 'the Task runs the image the index records');
 
   const image = await unpackImage(built.layoutDir, 'step-inject-credentials', 'amd64');
@@ -77,9 +41,11 @@ t.test('inject-credentials from its real image: scoped files with the right mode
   await writeFile(join(outside(inside.secret), '.dockerconfigjson'), secretJson, { mode: 0o444 });
   const secrets = [ghcr, evil, `bot:${ghcr}`, secretJson];
 
-  const defaults: ParamValues = Object.fromEntries(task.spec.params.filter((p) => p.default !== undefined).map((p) => [p.name, p.default!]));
   const run = async (params: ParamValues) => {
-    const { args, env } = substitute(step, { ...defaults, ...params }, { secret: inside.secret, credentials: inside.credentials });
+    const { args, env } = renderStep(step, {
+      params: { ...defaults, ...params },
+      workspaces: { secret: inside.secret, credentials: inside.credentials },
+    });
     await rm(outside(inside.results), { recursive: true, force: true });
     await mkdir(outside(inside.results));
     await chown(outside(inside.results), 65532, 65532);

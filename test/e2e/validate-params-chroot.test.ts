@@ -4,60 +4,22 @@
 import t from 'tap';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { builtCatalog } from '../harness/catalog-build.ts';
+import { loadCatalogTask, renderStep } from '../harness/catalog-task.ts';
 import { requireRoot } from '../harness/shared.ts';
 import { runEntrypoint, unpackImage } from '../harness/step-image.ts';
-
-interface TaskStep {
-  name: string;
-  image: string;
-  args?: string[];
-  env?: { name: string; value: string }[];
-}
-
-type ParamValues = Record<string, string | string[]>;
-
-/** Tekton's substitution, as far as these steps use it: whole-element array expansion and string replacement. */
-function substitute(step: TaskStep, params: ParamValues, context: Record<string, string>) {
-  const replace = (text: string) =>
-    text
-      .replace(/\$\(params\.([a-zA-Z0-9_-]+)\)/g, (_, name: string) => {
-        const value = params[name];
-        if (typeof value !== 'string') throw new Error(`param ${name} is not a string param here`);
-        return value;
-      })
-      .replace(/\$\(context\.([a-zA-Z.]+)\)/g, (_, key: string) => context[key] ?? '');
-  const args = (step.args ?? []).flatMap((arg) => {
-    const array = /^\$\(params\.([a-zA-Z0-9_-]+)\[\*\]\)$/.exec(arg);
-    if (array) {
-      const value = params[array[1]!];
-      if (!Array.isArray(value)) throw new Error(`param ${array[1]} is not an array param here`);
-      return value;
-    }
-    return [replace(arg)];
-  });
-  const env = Object.fromEntries((step.env ?? []).map(({ name, value }) => [name, replace(value)]));
-  return { args, env };
-}
 
 t.test('validate-params runs from its real image and validates a real param set', async (t) => {
   if (!requireRoot(t, 'chroot into the unpacked image')) return;
   const built = await builtCatalog();
-  const record = built.index.tasks['validate-params']!.versions[built.index.tasks['validate-params']!.latest]!;
-  const task = parse(await readFile(join(built.catalogDir, record.path), 'utf8')) as {
-    spec: { params: { name: string; default?: string | string[] }[]; steps: TaskStep[] };
-  };
-  const step = task.spec.steps[0]!;
+  const { record, spec, defaults } = await loadCatalogTask(built, 'validate-params');
+  const step = spec.steps[0]!;
   t.equal(step.image, record.images['validate-params']!.reference, 'the Task runs the image the index records');
 
   const image = await unpackImage(built.layoutDir, 'step-validate-params', 'amd64');
   t.teardown(image.cleanup);
   t.equal(image.config.User, '65532:65532');
 
-  const defaults: ParamValues = Object.fromEntries(
-    task.spec.params.filter((p) => p.default !== undefined).map((p) => [p.name, p.default!]),
-  );
   const rules = {
     'git-revision': { type: 'git-sha' },
     image: { type: 'image-reference', requireDigest: true },
@@ -87,7 +49,10 @@ t.test('validate-params runs from its real image and validates a real param set'
     const resultsDir = join(image.rootfs, 'tmp', 'results');
     await mkdir(resultsDir, { recursive: true });
     await chmod(resultsDir, 0o1777); // Tekton's results folder is writable by the step user
-    const { args, env } = substitute(step, { ...defaults, rules: JSON.stringify(rules), values }, { 'task.name': 'validate' });
+    const { args, env } = renderStep(step, {
+      params: { ...defaults, rules: JSON.stringify(rules), values },
+      context: { 'task.name': 'validate' },
+    });
     return runEntrypoint(image.rootfs, image.config, {
       args,
       env: { ...env, TEKTON_RESULTS_DIR: '/tmp/results' },
