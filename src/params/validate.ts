@@ -1,5 +1,5 @@
+import { createHash } from 'node:crypto';
 import { quoteUntrusted } from '../errors.ts';
-import { sha256Hex } from './sha256.ts';
 import { findForbiddenCharacter } from './characters.ts';
 import { compileRuleSet, type CompiledRule, type CompiledRuleSet } from './compile.ts';
 import { PARAM_NAME, type RuleSet } from './rules.ts';
@@ -96,5 +96,5 @@ function displayName(name: string): string {
 export function validatedSetDigest(values: ParamValues): string {
   const entries = (values instanceof Map ? [...values.entries()] : Object.entries(values)) as [string, string | readonly string[]][];
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `sha256:${sha256Hex(JSON.stringify(entries))}`;
+  return `sha256:${createHash('sha256').update(JSON.stringify(entries)).digest('hex')}`;
 }
