@@ -1,10 +1,6 @@
-import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
-import { RuleSetSchema, type RuleSet } from './rules.ts';
-
-// zod/mini ships without messages; English ones name what was expected.
-z.config(en());
+import { checkRuleSetShape } from './rule-shape.ts';
+import type { RuleSet } from './rules.ts';
 
 /** A rule set is small; anything bigger is a mistake or an attack. */
 export const MAX_RULES_BYTES = 65536;
@@ -30,7 +26,10 @@ export async function parseRuleSource(text: string, source = 'RULES'): Promise<R
   return checkRuleSet(data, source);
 }
 
-/** Validates already-parsed data against the rule schema, naming every bad field. */
+/**
+ * Validates already-parsed data against the rule schema (RuleSetSchema,
+ * checked by its zod-free twin in rule-shape.ts), naming every bad field.
+ */
 export function checkRuleSet(data: unknown, source = 'RULES'): RuleSet {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new CatalogError('CONFIG_RULES_INVALID', `${source} must be a mapping from param name to rule`);
@@ -39,9 +38,9 @@ export function checkRuleSet(data: unknown, source = 'RULES'): RuleSet {
     // JSON.parse keeps "__proto__" as an own key; the schema would drop it silently.
     throw new CatalogError('CONFIG_RULES_INVALID', `invalid rule set:\n  ${source}.__proto__: may not be "__proto__"`);
   }
-  const parsed = RuleSetSchema.safeParse(data);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => {
+  const { rules, issues } = checkRuleSetShape(data as Record<string, unknown>);
+  if (issues.length === 0) return rules;
+  const lines = issues.map((issue) => {
     const path = issue.path.map((part) => (typeof part === 'string' && !/^[\w.-]+$/.test(part) ? quoteUntrusted(part, 40) : String(part)));
     return `  ${[source, ...path].join('.')}: ${escapeNonAscii(issue.message)}`;
   });

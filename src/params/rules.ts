@@ -1,4 +1,7 @@
 import * as z from 'zod/mini';
+import { MAX_HOST_LENGTH, MAX_PARAM_NAME_LENGTH, MAX_PATTERN_LENGTH, MAX_RULE_LENGTH, PARAM_NAME } from './rule-shape.ts';
+
+export { MAX_RULE_LENGTH, PARAM_NAME };
 
 /**
  * The rule spec: what type each param must have. Task definitions declare
@@ -11,17 +14,15 @@ import * as z from 'zod/mini';
  * separators, lone surrogates and private-use characters. See
  * src/params/characters.ts.
  *
- * Written with zod/mini, not classic zod: the validate-params step imports
- * this file, and classic zod alone costs more start-up time than the whole
- * rest of the program. Classic schemas (definition.ts) embed these as is.
+ * Task definitions (definition.ts, classic zod) embed these schemas. The
+ * validate-params step does not load zod at all: it checks rule sets with
+ * rule-shape.ts, which a test proves equal to RuleSetSchema. Change both
+ * together.
  */
 const common = {
   /** An empty value passes (for optional params whose default is ""); a missing one too. */
   optional: z.optional(z.boolean()),
 };
-
-/** Upper bound for any length cap a rule may set. */
-export const MAX_RULE_LENGTH = 65536;
 
 const lengthCap = z.number().check(z.int(), z.positive(), z.maximum(MAX_RULE_LENGTH));
 
@@ -37,7 +38,7 @@ export const ParamRuleSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('https-url'),
     /** Host names (optionally host:port), compared after IDNA and lower-casing. */
-    allowedHosts: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(253)))),
+    allowedHosts: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(MAX_HOST_LENGTH)))),
     ...common,
   }),
   z.strictObject({ type: z.literal('enum'), values: z.array(z.string()).check(z.minLength(1)), ...common }),
@@ -51,7 +52,7 @@ export const ParamRuleSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('regex'),
     /** Anchored by us (^(?:pattern)$), compiled with the `u` flag, and proven free of catastrophic backtracking. */
-    pattern: z.string().check(z.minLength(1), z.maxLength(1024)),
+    pattern: z.string().check(z.minLength(1), z.maxLength(MAX_PATTERN_LENGTH)),
     /** Checked before the pattern runs. */
     maxLength: lengthCap,
     ...common,
@@ -68,14 +69,11 @@ export const ParamRuleSchema = z.discriminatedUnion('type', [
 export type ParamRule = z.infer<typeof ParamRuleSchema>;
 export type ParamType = ParamRule['type'];
 
-/** Tekton param names, minus "__proto__" which would poison plain-object lookups. */
-export const PARAM_NAME = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
-
 /** A rule set: param name to rule. */
 export const RuleSetSchema = z.record(
   z.string().check(
     z.regex(PARAM_NAME),
-    z.maxLength(128),
+    z.maxLength(MAX_PARAM_NAME_LENGTH),
     z.refine((name) => name !== '__proto__', 'may not be "__proto__"'),
   ),
   ParamRuleSchema,

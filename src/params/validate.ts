@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { quoteUntrusted } from '../errors.ts';
 import { findForbiddenCharacter } from './characters.ts';
 import { compileRuleSet, type CompiledRule, type CompiledRuleSet } from './compile.ts';
-import { PARAM_NAME, type RuleSet } from './rules.ts';
+import { isParamName } from './rule-shape.ts';
+import type { RuleSet } from './rules.ts';
 
 /** Param values as a step receives them: one string, or a list for array params. */
 export type ParamValues = ReadonlyMap<string, string | readonly string[]> | Readonly<Record<string, string | readonly string[]>>;
@@ -86,7 +87,7 @@ function checkValue(value: string, { rule, validator }: CompiledRule): string | 
 }
 
 function displayName(name: string): string {
-  return PARAM_NAME.test(name) && name.length <= 128 ? name : quoteUntrusted(name, SHOWN_VALUE_CHARS);
+  return isParamName(name) ? name : quoteUntrusted(name, SHOWN_VALUE_CHARS);
 }
 
 /**
