@@ -1,5 +1,5 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,21 +12,26 @@ import { KeySigner, MockSigstore, inTotoStatement, simpleSigningPayload } from '
 const STEP = join(repoRoot, 'steps', 'verify-image', 'main.ts');
 const WHO = { identity: 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' };
 
-function runStep(args: string[], env: Record<string, string>) {
-  const result = spawnSync(process.execPath, [STEP, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+/** Asynchronous, so this process keeps draining the test registry's log pipe while the step runs. */
+function runStep(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [STEP, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (error as { code?: unknown }).code : 0;
+      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
+    });
+  });
 }
 
 t.test('--help and usage errors', async (t) => {
-  const help = runStep(['--help'], {});
+  const help = await runStep(['--help'], {});
   t.equal(help.code, 0);
   t.match(help.stdout, /usage: verify-image --images REF/);
-  const noFlag = runStep(['registry.example.com/app:1'], {});
+  const noFlag = await runStep(['registry.example.com/app:1'], {});
   t.equal(noFlag.code, 2, 'images must follow --images');
-  const noPolicy = runStep(['--images', 'registry.example.com/app:1'], {});
+  const noPolicy = await runStep(['--images', 'registry.example.com/app:1'], {});
   t.equal(noPolicy.code, 2, 'no policy is a configuration error');
   t.match(noPolicy.stderr, /CONFIG_POLICY_INVALID/);
-  const remoteHttp = runStep(['--images', 'registry.example.com/app:1'], { CERTIFICATE_IDENTITY: 'a', CERTIFICATE_OIDC_ISSUER: 'b', PLAIN_HTTP_REGISTRIES: 'registry.example.com:80' });
+  const remoteHttp = await runStep(['--images', 'registry.example.com/app:1'], { CERTIFICATE_IDENTITY: 'a', CERTIFICATE_OIDC_ISSUER: 'b', PLAIN_HTTP_REGISTRIES: 'registry.example.com:80' });
   t.equal(remoteHttp.code, 2, 'plain HTTP to a non-loopback host is refused up front');
   t.notMatch(noPolicy.stderr, /\n\s+at /, 'no stack trace');
 });
@@ -62,7 +67,7 @@ if (missing !== undefined) {
       REPORT_DIR: work,
       TASK_NAME: 'verify',
     };
-    const ok = runStep(['--images', `${registry.host}/step/app:v1`, `${registry.host}/step/other@${bundled.digest}`], env);
+    const ok = await runStep(['--images', `${registry.host}/step/app:v1`, `${registry.host}/step/other@${bundled.digest}`], env);
     t.equal(ok.code, 0, ok.stderr);
     const images = JSON.parse(readFileSync(join(work, 'results', 'verified-images'), 'utf8')) as string[];
     t.same(images, [`${registry.host}/step/app@${signed.digest}`, `${registry.host}/step/other@${bundled.digest}`], 'the tag became its digest');
@@ -73,23 +78,23 @@ if (missing !== undefined) {
     const report = JSON.parse(readFileSync(join(work, 'verify-image-report.json'), 'utf8')) as { verified: boolean }[];
     t.equal(report.length, 2, 'the report lists each image');
 
-    const rejected = runStep(['--images', `${registry.host}/step/app@${signed.digest}`, `${registry.host}/step/unsigned:v1`], env);
+    const rejected = await runStep(['--images', `${registry.host}/step/app@${signed.digest}`, `${registry.host}/step/unsigned:v1`], env);
     t.equal(rejected.code, 1, 'one unsigned image rejects the run');
     t.match(rejected.stderr, /REJECTED ".*step\/unsigned:v1": \[NO_SIGNATURES\]/, 'names the image and the reason');
     t.match(rejected.stderr, /1 of 2 image\(s\) rejected/);
     t.match(readFileSync(join(work, 'metrics.prom'), 'utf8'), /tekton_image_verifications_total\{outcome="rejected",reason="NO_SIGNATURES",task="verify"\} 1/);
 
-    const wrongSigner = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/mai' });
+    const wrongSigner = await runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/mai' });
     t.equal(wrongSigner.code, 1);
     t.match(wrongSigner.stderr, /\[IDENTITY_MISMATCH\].*expected "https:\/\/github.com\/org\/repo\/.github\/workflows\/release.yml@refs\/heads\/mai", found "https:\/\/github.com\/org\/repo/, 'expected versus found');
 
-    const keyed = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: '', CERTIFICATE_OIDC_ISSUER: '', PUBLIC_KEY_DIR: work, PUBLIC_KEY_FILE: 'cosign.pub' });
+    const keyed = await runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: '', CERTIFICATE_OIDC_ISSUER: '', PUBLIC_KEY_DIR: work, PUBLIC_KEY_FILE: 'cosign.pub' });
     t.equal(keyed.code, 2, 'a missing key file is a configuration error');
     writeFileSync(join(work, 'cosign.pub'), new KeySigner().publicKeyPem);
-    const wrongKey = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: '', CERTIFICATE_OIDC_ISSUER: '', PUBLIC_KEY_DIR: work });
+    const wrongKey = await runStep(['--images', `${registry.host}/step/app:v1`], { ...env, CERTIFICATE_IDENTITY: '', CERTIFICATE_OIDC_ISSUER: '', PUBLIC_KEY_DIR: work });
     t.equal(wrongKey.code, 1, 'a keyless-only image fails a key policy');
 
-    const requireDigest = runStep(['--images', `${registry.host}/step/app:v1`], { ...env, REQUIRE_DIGEST: 'true' });
+    const requireDigest = await runStep(['--images', `${registry.host}/step/app:v1`], { ...env, REQUIRE_DIGEST: 'true' });
     t.equal(requireDigest.code, 1);
     t.match(requireDigest.stderr, /\[DIGEST_REQUIRED\]/);
     t.equal(unsigned.tag, 'v1');
