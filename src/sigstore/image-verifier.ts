@@ -96,7 +96,7 @@ export class ImageVerifier {
         throw new VerificationFailure(VerifyErrorCode.digestMismatch, `${quoteUntrusted(input, 200)}: the registry served a manifest hashing to ${digest}`);
       }
       const discovery = await new SignatureDiscovery(client).discover(reference.repository, digest);
-      const where = `${formatReference({ registry: reference.registry, repository: reference.repository, digest })}`;
+      const where = formatReference({ registry: reference.registry, repository: reference.repository, digest });
       if (discovery.candidates.length === 0) {
         throw new VerificationFailure(
           VerifyErrorCode.noSignatures,
@@ -235,12 +235,19 @@ async function withRegistryErrors<T>(input: string, run: () => Promise<T>): Prom
   try {
     return await run();
   } catch (error) {
-    if (isVerificationFailure(error) || !(error instanceof CatalogError)) {
-      if (isVerificationFailure(error)) throw error;
-      throw new VerificationFailure(VerifyErrorCode.internal, `${quoteUntrusted(input, 200)}: ${error instanceof Error ? quoteUntrusted(error.message, 160) : 'unexpected error'}`, { cause: error });
+    if (isVerificationFailure(error)) throw error;
+    if (error instanceof CatalogError) {
+      throw new VerificationFailure(registryCode(error.code), `${quoteUntrusted(input, 200)}: ${error.message}`, {
+        cause: error,
+        ...(error.hint ? { hint: error.hint } : {}),
+      });
     }
-    const code = registryCode(error.code);
-    throw new VerificationFailure(code, `${quoteUntrusted(input, 200)}: ${error.message}`, { cause: error, ...(error.hint ? { hint: error.hint } : {}) });
+    // Unknown is not a pass.
+    throw new VerificationFailure(
+      VerifyErrorCode.internal,
+      `${quoteUntrusted(input, 200)}: ${error instanceof Error ? quoteUntrusted(error.message, 160) : 'unexpected error'}`,
+      { cause: error },
+    );
   }
 }
 
