@@ -20,6 +20,33 @@ export function resultsDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Writes one Tekton result atomically (temp file, then rename). */
 export async function writeResult(name: string, value: string, dir = resultsDir()): Promise<void> {
+  checkResult(name, value);
+  await mkdir(dir, { recursive: true });
+  const target = join(dir, name);
+  const temp = `${target}.tmp-${process.pid}`;
+  await writeFile(temp, value, { mode: 0o644 });
+  await rename(temp, target);
+}
+
+/**
+ * writeResult, synchronously: same checks, same temp file and rename. For
+ * steps whose start-up time matters (validate-params): the first async file
+ * operation starts libuv's thread pool, which costs more than the writes.
+ */
+export function writeResultSync(name: string, value: string, dir = resultsDir()): void {
+  checkResult(name, value);
+  // Not `import ... from 'node:fs'`: an ES import of node:fs builds its export
+  // facade, which reads every lazy export and so loads fs/promises, streams,
+  // watchers and readline, about 15 internal modules a short step never uses.
+  const { mkdirSync, renameSync, writeFileSync } = process.getBuiltinModule('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, name);
+  const temp = `${target}.tmp-${process.pid}`;
+  writeFileSync(temp, value, { mode: 0o644 });
+  renameSync(temp, target);
+}
+
+function checkResult(name: string, value: string): void {
   if (!RESULT_NAME.test(name)) {
     throw new CatalogError('RESULT_NAME_INVALID', `result name ${JSON.stringify(name)} is not a valid Tekton result name`);
   }
@@ -31,9 +58,4 @@ export async function writeResult(name: string, value: string, dir = resultsDir(
       { hint: 'write large reports to a workspace and return only a digest or path as the result' },
     );
   }
-  await mkdir(dir, { recursive: true });
-  const target = join(dir, name);
-  const temp = `${target}.tmp-${process.pid}`;
-  await writeFile(temp, value, { mode: 0o644 });
-  await rename(temp, target);
 }
