@@ -586,6 +586,21 @@ if (missing !== undefined) {
     }
   });
 
+  t.test('registry credentials come from a docker config.json', async (t) => {
+    const missingAuth = missingRegistryTools('basic');
+    if (missingAuth !== undefined) return t.skip(`needs ${missingAuth}`, () => {});
+    const private_ = await startRegistry({ auth: 'basic' });
+    t.teardown(() => private_.stop());
+    const writer = new RegistryClient(private_.host, { plainHttp: true, dockerConfigPath: private_.dockerConfigPath! });
+    t.teardown(() => writer.close());
+    const image = await pushImage(writer, 'private/app', 'v1', 'private image');
+    await pushLegacySignatures(writer, image.repository, image.digest, [await sigstore.legacyKeyless(simpleSigningPayload(image.repository, image.digest), WHO)]);
+    const withConfig = new ImageVerifier({ verifier: keyless(), registry: { plainHttpRegistries: [private_.host], dockerConfigPath: private_.dockerConfigPath!, maxAttempts: 1 } });
+    t.equal((await run(withConfig, `${private_.host}/${image.repository}@${image.digest}`)).digest, image.digest, 'verified with the credentials');
+    const anonymous = new ImageVerifier({ verifier: keyless(), registry: { plainHttpRegistries: [private_.host], maxAttempts: 1 } });
+    await expectRejection(t, run(anonymous, `${private_.host}/${image.repository}@${image.digest}`), 'REGISTRY_ACCESS_DENIED', 'refused without them');
+  });
+
   t.test('the signature tag name is derived from the digest the verifier computed', async (t) => {
     const image = await newImage();
     await legacyKeyless(image);
