@@ -37,7 +37,7 @@ export async function bundleStep(repoRoot: string, program: string): Promise<Ste
     target: 'node24',
     minify: true,
     legalComments: 'eof',
-    charset: 'utf8',
+    // No charset option: esbuild escapes non-ASCII, so V8 keeps the bundle as a one-byte string.
     banner: { js: REQUIRE_SHIM },
     metafile: true,
     write: false,

@@ -1,4 +1,3 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CatalogError } from '../errors.ts';
 
@@ -20,18 +19,13 @@ export function resultsDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Writes one Tekton result atomically (temp file, then rename). */
 export async function writeResult(name: string, value: string, dir = resultsDir()): Promise<void> {
-  checkResult(name, value);
-  await mkdir(dir, { recursive: true });
-  const target = join(dir, name);
-  const temp = `${target}.tmp-${process.pid}`;
-  await writeFile(temp, value, { mode: 0o644 });
-  await rename(temp, target);
+  writeResultSync(name, value, dir);
 }
 
 /**
- * writeResult, synchronously: same checks, same temp file and rename. For
- * steps whose start-up time matters (validate-params): the first async file
- * operation starts libuv's thread pool, which costs more than the writes.
+ * Results are a few hundred bytes, so they are written synchronously: the
+ * first async file operation would start libuv's thread pool, which costs a
+ * short step more than the writes themselves.
  */
 export function writeResultSync(name: string, value: string, dir = resultsDir()): void {
   checkResult(name, value);

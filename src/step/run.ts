@@ -1,5 +1,4 @@
 import { CatalogError, isCatalogError } from '../errors.ts';
-import { ZodError } from 'zod';
 
 /** Exit codes shared by every step program. */
 export const ExitCode = {
@@ -43,12 +42,24 @@ export function formatError(name: string, error: unknown): { text: string; code:
     const code = error.code.startsWith('USAGE') || error.code.startsWith('CONFIG') ? ExitCode.usage : ExitCode.failure;
     return { text: `${name}: error [${error.code}]: ${error.message}${hint}`, code };
   }
-  if (error instanceof ZodError) {
+  if (isZodError(error)) {
     const lines = error.issues.map((issue) => `  ${issue.path.join('.') || '(input)'}: ${issue.message}`);
     return { text: `${name}: error [USAGE_INVALID_INPUT]: invalid input\n${lines.join('\n')}`, code: ExitCode.usage };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { text: `${name}: error [INTERNAL]: ${message}`, code: ExitCode.failure };
+}
+
+/**
+ * Recognised by shape, not with `instanceof ZodError`: importing zod here
+ * would put it into every step bundle, including the ones that never use it.
+ */
+function isZodError(error: unknown): error is { issues: { path: PropertyKey[]; message: string }[] } {
+  return (
+    error instanceof Error &&
+    error.name === 'ZodError' &&
+    Array.isArray((error as { issues?: unknown }).issues)
+  );
 }
 
 function reportError(name: string, error: unknown, redact: (text: string) => string): number {

@@ -1,5 +1,3 @@
-import { appendFile } from 'node:fs/promises';
-
 /**
  * The seed's counters, in Prometheus text exposition format. Steps record
  * into a registry; `flush` hands the lines to the telemetry hook: a file
@@ -37,7 +35,11 @@ export class MetricsRegistry {
     if (text === '') return;
     for (const line of text.trimEnd().split('\n')) stderr.write(`metrics: ${line}\n`);
     const file = env[METRICS_FILE_ENV];
-    if (file) await appendFile(file, text, { mode: 0o644 });
+    if (!file) return;
+    // Loaded only when there is a file to write: a static import would load
+    // fs/promises (and the stream modules behind it) at every step's start.
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(file, text, { mode: 0o644 });
   }
 }
 

@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, createPrivateKey, randomBytes, sign } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,13 +89,22 @@ export async function startRegistry(options: { auth?: RegistryAuth } = {}): Prom
     const configPath = join(dir, 'config.yml');
     await writeFile(configPath, toYaml(config));
 
-    const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (stderr.length < 8192) stderr += chunk.toString('utf8');
-    });
+    // The log goes to a file, not a pipe: a pipe is drained only while this
+    // process's event loop runs, so a test blocked in a synchronous child
+    // process would let it fill and hang the registry.
+    const logPath = join(dir, 'registry.log');
+    const log = await open(logPath, 'w');
+    const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'ignore', log.fd] });
+    await log.close();
+    const stderr = () => {
+      try {
+        return readFileSync(logPath, 'utf8').slice(0, 8192);
+      } catch {
+        return '';
+      }
+    };
     cleanups.unshift(() => stopChild(child));
-    await waitForRegistry(host, child, () => stderr);
+    await waitForRegistry(host, child, stderr);
 
     let dockerConfigPath: string | undefined;
     if (auth !== 'none') {

@@ -51,3 +51,12 @@ t.test('quoteUntrusted escapes control, bidi and look-alike characters and trunc
   const long = quoteUntrusted('x'.repeat(1000), 10);
   t.equal(long, `"${'x'.repeat(10)}"… (1000 chars)`);
 });
+
+t.test('formatError lists a zod error by field, as a usage error', async (t) => {
+  const parsed = z.object({ mode: z.enum(['seal']) }).safeParse({ mode: 'other' });
+  t.notOk(parsed.success);
+  const { text, code } = formatError('step', parsed.error);
+  t.equal(code, ExitCode.usage);
+  t.match(text, /^step: error \[USAGE_INVALID_INPUT\]: invalid input\n {2}mode: /);
+  t.notMatch(text, /other/, 'the rejected value is not echoed');
+});
