@@ -27,6 +27,10 @@ export interface CredentialHit {
 const LINE_COUNT_LIMIT = 4 * 1024 * 1024;
 /** Bytes kept from the previous chunk so a pattern split across chunks is still seen. */
 const OVERLAP = 4096;
+/** Text examined around an anchor: this much before it (look-behinds, a key's prefix)… */
+const LOOK_BEHIND = 128;
+/** …and this much from it on (the longest match a rule needs). */
+const LOOK_AHEAD = 4096;
 
 interface ContentRule {
   kind: CredentialKind;
@@ -102,9 +106,8 @@ function isKubernetesJwt(token: string): boolean {
   return text.includes('kubernetes.io') || text.includes('kubernetes/serviceaccount');
 }
 
-/** Credentials recognised by name alone (the file is non-empty). */
-export function credentialKindByName(path: string): CredentialKind | undefined {
-  const name = baseName(path);
+/** Credentials recognised by name alone (the file is non-empty). `name` is the path's last component. */
+export function credentialKindByName(path: string, name = baseName(path)): CredentialKind | undefined {
   if (name === '.git-credentials') return CredentialKind.gitCredentials;
   if (name === 'token' && /(^|\/)serviceaccount\//.test(path)) return CredentialKind.kubernetesToken;
   return undefined;
@@ -113,63 +116,77 @@ export function credentialKindByName(path: string): CredentialKind | undefined {
 /**
  * Scans one file's bytes, chunk by chunk. Regexes run only on a window
  * around a literal anchor, so clean data costs a few memchr-speed searches.
+ * A chunk is never copied: anchors near its start are searched again in a
+ * small seam (the previous chunk's last bytes plus this chunk's first), the
+ * rest in the chunk itself. One scanner can be reused for the next file
+ * with `reset`, so hashing many small files allocates nothing per file.
  */
 export class CredentialScanner {
-  private readonly rules: ContentRule[];
+  private rules: ContentRule[] = [];
   private readonly hits = new Map<CredentialKind, CredentialHit>();
-  private tail: Buffer = Buffer.alloc(0);
-  /** File offset of tail[0]. */
-  private tailOffset = 0;
+  private readonly tail = Buffer.allocUnsafe(OVERLAP);
+  private tailLength = 0;
   private consumed = 0;
   private lines = 1;
   private countedTo = 0;
 
+  /** `path` is workspace-relative; rules look only at its last two components. */
   constructor(path: string) {
+    this.reset(path);
+  }
+
+  reset(path: string): void {
     this.rules = CONTENT_RULES.filter((rule) => !rule.appliesTo || rule.appliesTo(path));
+    this.hits.clear();
+    this.tailLength = 0;
+    this.consumed = 0;
+    this.lines = 1;
+    this.countedTo = 0;
   }
 
   push(chunk: Buffer): void {
     if (this.rules.length === this.hits.size) return;
-    const window = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
-    const windowOffset = this.tailOffset;
-    this.countLinesTo(window, windowOffset, this.consumed);
-    for (const rule of this.rules) {
-      if (this.hits.has(rule.kind)) continue;
-      const at = this.findRule(rule, window);
-      if (at === undefined) continue;
-      const hit: CredentialHit = { kind: rule.kind };
-      const absolute = windowOffset + at;
-      if (absolute < LINE_COUNT_LIMIT) hit.line = this.lineAt(window, windowOffset, absolute);
-      this.hits.set(rule.kind, hit);
+    const chunkOffset = this.consumed;
+    if (this.tailLength === 0) {
+      this.scan(chunk, chunkOffset, 0, chunk.length);
+    } else {
+      const seam = Buffer.concat([this.tail.subarray(0, this.tailLength), chunk.subarray(0, LOOK_BEHIND + LOOK_AHEAD)]);
+      this.scan(seam, chunkOffset - this.tailLength, 0, this.tailLength + LOOK_BEHIND);
+      this.scan(chunk, chunkOffset, LOOK_BEHIND, chunk.length);
     }
     this.consumed += chunk.length;
-    const keep = Math.min(OVERLAP, window.length);
-    this.tail = Buffer.from(window.subarray(window.length - keep));
-    this.tailOffset = this.consumed - keep;
-    this.countLinesTo(window, windowOffset, this.consumed);
+    this.keepTail(chunk);
+    this.countLinesTo(chunk, chunkOffset, this.consumed);
   }
 
   results(): CredentialHit[] {
     return [...this.hits.values()].sort((a, b) => (a.kind < b.kind ? -1 : 1));
   }
 
-  private findRule(rule: ContentRule, window: Buffer): number | undefined {
-    for (const anchor of rule.anchors) {
-      let from = 0;
-      for (;;) {
-        const index = window.indexOf(anchor, from);
-        if (index === -1) break;
-        // Decode only a bounded neighbourhood of the anchor.
-        const start = Math.max(0, index - 128);
-        const text = window.toString('latin1', start, Math.min(window.length, index + 4096));
-        const regex = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'g');
-        for (const match of text.matchAll(regex)) {
-          if (!rule.confirm || rule.confirm(match[0])) return start + match.index;
-        }
-        from = index + 1;
-      }
+  /** Looks for each rule's anchors starting in [from, to) of `bytes`, which begins at file offset `offset`. */
+  private scan(bytes: Buffer, offset: number, from: number, to: number): void {
+    for (const rule of this.rules) {
+      if (this.hits.has(rule.kind)) continue;
+      const at = findRule(rule, bytes, from, to);
+      if (at === undefined) continue;
+      const hit: CredentialHit = { kind: rule.kind };
+      const absolute = offset + at;
+      if (absolute < LINE_COUNT_LIMIT) hit.line = this.lineAt(bytes, offset, absolute);
+      this.hits.set(rule.kind, hit);
     }
-    return undefined;
+  }
+
+  /** Keeps the last OVERLAP bytes of everything pushed so far. */
+  private keepTail(chunk: Buffer): void {
+    if (chunk.length >= OVERLAP) {
+      chunk.copy(this.tail, 0, chunk.length - OVERLAP);
+      this.tailLength = OVERLAP;
+      return;
+    }
+    const keepOld = Math.min(this.tailLength, OVERLAP - chunk.length);
+    this.tail.copyWithin(0, this.tailLength - keepOld, this.tailLength);
+    chunk.copy(this.tail, keepOld);
+    this.tailLength = keepOld + chunk.length;
   }
 
   /** Advances the newline count to `upTo` (file offset) within the first LINE_COUNT_LIMIT bytes. */
@@ -203,4 +220,23 @@ export class CredentialScanner {
     }
     return line;
   }
+}
+
+function findRule(rule: ContentRule, bytes: Buffer, from: number, to: number): number | undefined {
+  for (const anchor of rule.anchors) {
+    let position = from;
+    for (;;) {
+      const index = bytes.indexOf(anchor, position);
+      if (index === -1 || index >= to) break;
+      // Decode only a bounded neighbourhood of the anchor.
+      const start = Math.max(0, index - LOOK_BEHIND);
+      const text = bytes.toString('latin1', start, Math.min(bytes.length, index + LOOK_AHEAD));
+      const regex = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'g');
+      for (const match of text.matchAll(regex)) {
+        if (!rule.confirm || rule.confirm(match[0])) return start + match.index;
+      }
+      position = index + 1;
+    }
+  }
+  return undefined;
 }

@@ -4,8 +4,8 @@ import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { Rule, FindingList, type Finding } from './findings.ts';
 import { GlobSet } from './glob.ts';
 import { ManifestReader, ManifestWriter, MANIFEST_FORMAT, toManifestEntry, type ManifestEntry } from './manifest.ts';
-import { DEFAULT_MANIFEST_NAME, RESERVED_DIR, RUN_UID_PATTERN, ensureReservedDir, isReservedPath, readMarker, writeMarker } from './marker.ts';
-import { comparePaths } from './paths.ts';
+import { DEFAULT_MANIFEST_NAME, RESERVED_DIR, RUN_UID_PATTERN, ensureReservedDir, readMarker, writeMarker } from './marker.ts';
+import { PreorderMerge } from './preorder.ts';
 import { Police } from './police.ts';
 import { scrubFile, type ScrubTarget } from './scrub.ts';
 import { WorkspaceWalker, type WalkEntry } from './walker.ts';
@@ -62,6 +62,8 @@ export class WorkspaceGuard {
   private readonly options: GuardOptions;
   private readonly skipPaths: Set<string>;
   private readonly skipTempPrefixes: string[];
+  /** Components in the deepest skipped path: deeper entries are never asked about. */
+  private skipDepth = 0;
 
   constructor(options: GuardOptions) {
     this.options = options;
@@ -79,6 +81,7 @@ export class WorkspaceGuard {
       if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) continue;
       const rel = inside.split(sep).join('/');
       this.skipPaths.add(rel);
+      this.skipDepth = Math.max(this.skipDepth, rel.split('/').length);
       // Temp files written next to it (see ManifestWriter / writeFileAtomic).
       const parent = dirname(rel) === '.' ? '' : `${dirname(rel)}/`;
       this.skipTempPrefixes.push(`${parent}.${basename(rel)}.tmp-`, `${rel}.tmp-`);
@@ -95,10 +98,12 @@ export class WorkspaceGuard {
     const counts = emptyCounts();
     try {
       const police = new Police(findings, this.policeOptions());
+      const reserved = reservedTracker();
       for await (const entry of this.walker().entries()) {
         police.inspect(entry);
         count(counts, entry);
-        if (!isReservedPath(entry.path)) writer.add(toManifestEntry(entry));
+        // After the first violation no manifest will be committed: stop writing one.
+        if (!reserved(entry) && findings.total === 0) writer.add(toManifestEntry(entry));
       }
       police.finish();
     } catch (error) {
@@ -141,26 +146,38 @@ export class WorkspaceGuard {
       if (allow.matches(finding.path)) allowedChanges++;
       else diffs.add(finding);
     };
+    // Both streams are in preorder: a sorted merge, comparing positions by
+    // depth and name (never by full path, which can be 20,000 folders long).
+    const merge = new PreorderMerge();
+    const advance = () => {
+      const next = sealed.next();
+      if (!next.done) merge.setLeft(next.value.depth, next.value.name);
+      return next;
+    };
     try {
-      let old = sealed.next();
+      let old = advance();
+      const reserved = reservedTracker();
       for await (const entry of this.walker().entries()) {
         police.inspect(entry);
         count(counts, entry);
-        if (isReservedPath(entry.path)) continue;
-        while (!old.done && comparePaths(old.value.path, entry.path) < 0) {
+        if (reserved(entry)) continue;
+        merge.setRight(entry.depth, entry.name);
+        let order = old.done ? 1 : merge.compare();
+        while (order < 0 && !old.done) {
           record({ rule: Rule.removed, path: old.value.path });
-          old = sealed.next();
+          old = advance();
+          order = old.done ? 1 : merge.compare();
         }
-        if (!old.done && old.value.path === entry.path) {
+        if (order === 0 && !old.done) {
           compareEntry(old.value, toManifestEntry(entry), record);
-          old = sealed.next();
+          old = advance();
         } else {
           record({ rule: Rule.added, path: entry.path, detail: entry.type });
         }
       }
       while (!old.done) {
         record({ rule: Rule.removed, path: old.value.path });
-        old = sealed.next();
+        old = advance();
       }
       police.finish();
     } catch (error) {
@@ -252,6 +269,7 @@ export class WorkspaceGuard {
       ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
       ...(this.options.beforeOpen ? { beforeOpen: this.options.beforeOpen } : {}),
       skip: (path) => this.skipPaths.has(path) || this.skipTempPrefixes.some((prefix) => path.startsWith(prefix)),
+      skipDepth: this.skipDepth,
     });
   }
 
@@ -289,6 +307,19 @@ export class WorkspaceGuard {
       findingsTruncated: findings.truncated,
     };
   }
+}
+
+/**
+ * Recognises entries of the reserved folder (marker, manifest): policed like
+ * any other, never sealed or compared. In preorder the folder's subtree runs
+ * until the next top-level entry, so depth and name suffice.
+ */
+function reservedTracker(): (entry: WalkEntry) => boolean {
+  let inside = false;
+  return (entry) => {
+    if (entry.depth <= 1) inside = entry.depth === 1 && entry.name === RESERVED_DIR;
+    return inside;
+  };
 }
 
 function compareEntry(old: ManifestEntry, now: ManifestEntry, record: (f: Finding) => void): void {

@@ -2,17 +2,22 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
-import { comparePaths } from './paths.ts';
+import { PreorderPaths, PreorderValidator } from './preorder.ts';
 import type { EntryType, WalkEntry } from './walker.ts';
 
 /**
  * The manifest: NDJSON, one header line then one line per entry in the
- * walk's total order (see comparePaths). Keys are written in a fixed order,
- * paths and symlink targets are JSON strings (so newlines and controls are
- * escaped), and the manifest digest is sha256 over the exact bytes. Two seals
- * of the same tree give byte-identical manifests.
+ * walk's preorder (see preorder.ts). An entry is written as its depth and
+ * its own name, not its full path: the path is the names of the folders
+ * above it, which precede it in the file. That keeps every line short at any
+ * depth (v1 repeated the full path on each line: a 20,000-level chain made a
+ * manifest of hundreds of megabytes) and makes the order check O(1).
+ * Keys are written in a fixed order, names and symlink targets are JSON
+ * strings (so newlines and controls are escaped), and the manifest digest is
+ * sha256 over the exact bytes. Two seals of the same tree give
+ * byte-identical manifests, and one tree has exactly one manifest.
  */
-export const MANIFEST_FORMAT = 'tekton-workspace-guard/manifest/v1';
+export const MANIFEST_FORMAT = 'tekton-workspace-guard/manifest/v2';
 
 export interface ManifestHeader {
   format: typeof MANIFEST_FORMAT;
@@ -21,6 +26,11 @@ export interface ManifestHeader {
 }
 
 export interface ManifestEntry {
+  /** Folders above the entry: 0 for the workspace root, 1 for its children. */
+  depth: number;
+  /** The entry's own name ("." for the root). */
+  name: string;
+  /** Workspace-relative path, rebuilt from the names above; not written. */
   path: string;
   type: EntryType;
   /** Octal permission bits, e.g. "0644" or "4755". */
@@ -33,7 +43,15 @@ export interface ManifestEntry {
 }
 
 export function toManifestEntry(entry: WalkEntry): ManifestEntry {
-  const out: ManifestEntry = { path: entry.path, type: entry.type, mode: formatMode(entry.mode), uid: entry.uid, gid: entry.gid };
+  const out: ManifestEntry = {
+    depth: entry.depth,
+    name: entry.name,
+    path: entry.path,
+    type: entry.type,
+    mode: formatMode(entry.mode),
+    uid: entry.uid,
+    gid: entry.gid,
+  };
   if (entry.type === 'file') {
     out.size = entry.size;
     if (entry.sha256) out.sha256 = entry.sha256;
@@ -48,7 +66,7 @@ export function formatMode(mode: number): string {
 
 /** One canonical line: fixed key order, no optional key unless set. */
 export function manifestLine(entry: ManifestEntry): string {
-  const ordered: Record<string, unknown> = { path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid };
+  const ordered: Record<string, unknown> = { depth: entry.depth, name: entry.name, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid };
   if (entry.size !== undefined) ordered.size = entry.size;
   if (entry.sha256 !== undefined) ordered.sha256 = entry.sha256;
   if (entry.target !== undefined) ordered.target = entry.target;
@@ -68,7 +86,7 @@ export class ManifestWriter {
   private readonly fd: number;
   private readonly hash: Hash = createHash('sha256');
   private buffer = '';
-  private last: string | undefined;
+  private readonly order = new PreorderValidator();
   private done = false;
   entries = 0;
 
@@ -80,10 +98,10 @@ export class ManifestWriter {
   }
 
   add(entry: ManifestEntry): void {
-    if (this.last !== undefined && comparePaths(this.last, entry.path) >= 0) {
-      throw new CatalogError('WORKSPACE_MANIFEST_ORDER', `manifest entries out of order at ${quoteUntrusted(entry.path)}`);
-    }
-    this.last = entry.path;
+    // The walk sorts each folder; this O(1) check keeps a bug there from
+    // producing a manifest that verify would then reject.
+    const wrong = this.order.check(entry.depth, entry.name, entry.type === 'dir');
+    if (wrong) throw new CatalogError('WORKSPACE_MANIFEST_ORDER', `manifest entry ${quoteUntrusted(entry.path)} ${wrong}`);
     this.entries++;
     this.append(manifestLine(entry));
   }
@@ -124,8 +142,12 @@ export class ManifestWriter {
   }
 }
 
-/** A line longer than this is refused: 20,000 nested folders fit comfortably. */
-const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/**
+ * A line longer than this is refused. A line holds one name (at most 255
+ * bytes on Linux) and one symlink target (at most 4095), each at most six
+ * times longer once JSON-escaped.
+ */
+const MAX_LINE_BYTES = 64 * 1024;
 const ENTRY_TYPES = new Set<EntryType>(['dir', 'file', 'symlink', 'fifo', 'socket', 'char-device', 'block-device', 'unknown']);
 
 /**
@@ -166,7 +188,8 @@ export class ManifestReader {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     let pending: Buffer = Buffer.alloc(0);
     let lineNumber = 0;
-    let last: string | undefined;
+    const order = new PreorderValidator();
+    const paths = new PreorderPaths();
     let malformed: CatalogError | undefined;
     try {
       for (;;) {
@@ -189,10 +212,9 @@ export class ManifestReader {
               continue;
             }
             const entry = parseEntry(line, lineNumber);
-            if (last !== undefined && comparePaths(last, entry.path) >= 0) {
-              throw malformedLine(lineNumber, 'is out of order or repeats a path');
-            }
-            last = entry.path;
+            const wrong = order.check(entry.depth, entry.name, entry.type === 'dir');
+            if (wrong) throw malformedLine(lineNumber, wrong);
+            entry.path = paths.next(entry.depth, entry.name);
             yield entry;
           } catch (error) {
             malformed = error instanceof CatalogError ? error : malformedLine(lineNumber, 'is not valid JSON');
@@ -250,11 +272,20 @@ function parseEntry(line: string, lineNumber: number): ManifestEntry {
   const value = JSON.parse(line) as Record<string, unknown>;
   const bad = (field: string) => malformedLine(lineNumber, `has an invalid ${field}`);
   if (typeof value !== 'object' || value === null) throw bad('entry');
-  if (typeof value.path !== 'string' || value.path === '') throw bad('path');
+  if (!Number.isSafeInteger(value.depth) || (value.depth as number) < 0) throw bad('depth');
+  if (typeof value.name !== 'string' || !validName(value.name, value.depth === 0)) throw bad('name');
   if (typeof value.type !== 'string' || !ENTRY_TYPES.has(value.type as EntryType)) throw bad('type');
   if (typeof value.mode !== 'string' || !/^[0-7]{4}$/.test(value.mode)) throw bad('mode');
   if (!Number.isInteger(value.uid) || !Number.isInteger(value.gid)) throw bad('owner');
-  const entry: ManifestEntry = { path: value.path, type: value.type as EntryType, mode: value.mode, uid: value.uid as number, gid: value.gid as number };
+  const entry: ManifestEntry = {
+    depth: value.depth as number,
+    name: value.name,
+    path: '',
+    type: value.type as EntryType,
+    mode: value.mode,
+    uid: value.uid as number,
+    gid: value.gid as number,
+  };
   if (value.size !== undefined) {
     if (!Number.isSafeInteger(value.size) || (value.size as number) < 0) throw bad('size');
     entry.size = value.size as number;
@@ -268,4 +299,10 @@ function parseEntry(line: string, lineNumber: number): ManifestEntry {
     entry.target = value.target;
   }
   return entry;
+}
+
+/** The root is "."; any other name is one non-empty path component. */
+function validName(name: string, isRoot: boolean): boolean {
+  if (isRoot) return name === '.';
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }

@@ -48,9 +48,25 @@ function rank(codePoint: number): number {
   return codePoint === 0x2f ? -1 : codePoint;
 }
 
-/** Compares single names (no "/") in code point order. */
+/**
+ * Compares single names (no "/") in code point order, which for valid UTF-8
+ * is the byte order the walker sorts raw names in. UTF-16 units already
+ * sort in code point order except surrogates (code points above U+FFFF)
+ * against U+E000..U+FFFF, so only the first differing unit is re-ranked.
+ */
 export function compareNames(a: string, b: string): number {
-  return comparePaths(a, b);
+  const shorter = Math.min(a.length, b.length);
+  for (let i = 0; i < shorter; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return unitRank(x) - unitRank(y);
+  }
+  return a.length - b.length;
+}
+
+function unitRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  return unit >= 0xe000 ? unit - 0x800 : unit;
 }
 
 /**
@@ -66,5 +82,9 @@ export function hasControlCharacter(name: string): boolean {
 /** Decodes a raw name; `exact` is false when the bytes are not valid UTF-8. */
 export function decodeName(raw: Buffer): { name: string; exact: boolean } {
   const name = raw.toString('utf8');
+  // Invalid bytes decode to U+FFFD; without one the decoding is exact (the
+  // common case, checked without re-encoding). A real U+FFFD in the name
+  // takes the full round trip.
+  if (!name.includes('\uFFFD')) return { name, exact: true };
   return { name, exact: Buffer.byteLength(name, 'utf8') === raw.length && Buffer.from(name, 'utf8').equals(raw) };
 }

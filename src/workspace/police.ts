@@ -1,6 +1,6 @@
 import { credentialKindByName } from './detectors.ts';
 import { Rule, type FindingList } from './findings.ts';
-import { ROOT_PATH, baseName, hasControlCharacter, parentOf } from './paths.ts';
+import { ROOT_PATH, hasControlCharacter, parentOf } from './paths.ts';
 import type { WalkEntry } from './walker.ts';
 
 export interface PoliceOptions {
@@ -38,7 +38,7 @@ export class Police {
     const add = this.findings.add.bind(this.findings);
     if (path !== ROOT_PATH) {
       if (!entry.exactName) add({ rule: Rule.nonUtf8Name, path, detail: 'name is not valid UTF-8' });
-      if (hasControlCharacter(baseName(path))) add({ rule: Rule.controlCharacterName, path, detail: 'name contains a control or bidi character' });
+      if (hasControlCharacter(entry.name)) add({ rule: Rule.controlCharacterName, path, detail: 'name contains a control or bidi character' });
     }
     if (entry.problem) {
       const rule =
@@ -78,7 +78,7 @@ export class Police {
       if (allowed && !allowed.has(entry.uid)) add({ rule: Rule.unexpectedOwner, path, detail: `owned by uid ${entry.uid}` });
     }
     if (entry.type === 'file') {
-      const byName = entry.size > 0 ? credentialKindByName(path) : undefined;
+      const byName = entry.size > 0 ? credentialKindByName(path, entry.name) : undefined;
       const hits = [...(entry.credentials ?? [])];
       if (byName && !hits.some((hit) => hit.kind === byName)) hits.push({ kind: byName });
       if (hits.length > 0) {

@@ -1,9 +1,9 @@
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
-import { InspectorPool, defaultThreads, type Inspection } from './inspector.ts';
+import { InspectorPool, defaultThreads, type Inspection, type InspectionSlot } from './inspector.ts';
 import type { CredentialHit } from './detectors.ts';
-import { ROOT_PATH, compareNames, decodeName, joinRelative } from './paths.ts';
+import { ROOT_PATH, decodeName, joinRelative } from './paths.ts';
 
 export type EntryType = 'dir' | 'file' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
@@ -15,6 +15,10 @@ export interface WalkProblem {
 
 export interface WalkEntry {
   path: string;
+  /** Folders above the entry: 0 for the root, 1 for its children. */
+  depth: number;
+  /** The entry's own name ("." for the root). */
+  name: string;
   type: EntryType;
   /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
   mode: number;
@@ -37,26 +41,56 @@ export interface WalkEntry {
 export interface WalkOptions {
   /** Worker threads for hashing; 0 hashes on the calling thread. */
   threads?: number;
-  /** Paths (workspace-relative) neither recorded nor descended into, e.g. the manifest being written. */
+  /**
+   * Entries neither recorded nor descended into, e.g. the manifest being
+   * written. Asked only for entries at most `skipDepth` deep, so a deep tree
+   * never has its long paths read.
+   */
   skip?: (path: string) => boolean;
-  /** Test seam: runs after a file's lstat and before it is opened. */
+  skipDepth?: number;
+  /** Test seam: runs after an entry's lstat and before a file or folder is opened. */
   beforeOpen?: (path: string) => void;
 }
 
 /** Entries waiting for their hash; bounds memory and open descriptors. */
-const WINDOW = 512;
+const WINDOW = 1024;
 /** Folder descriptors kept open on the way down; deeper ones are reopened through "..". */
 const FOLDER_FD_BUDGET = 128;
-const CLOSED = -1;
 const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-const O_FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * An open folder descriptor shared by the walk and the files queued for
+ * inspection below it: a worker opens "/proc/self/fd/N/name", so N stays
+ * open until the walk has left the folder and every such file is done.
+ */
+class FolderHandle {
+  readonly fd: number;
+  private holders = 1;
+
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  hold(): FolderHandle {
+    this.holders++;
+    return this;
+  }
+
+  release(): void {
+    if (--this.holders === 0) closeQuietly(this.fd);
+  }
+}
 
 interface Frame {
   path: string;
-  fd: number;
-  /** Prefix for children: "/proc/self/fd/N/" or the folder's absolute path plus "/". */
-  base: Buffer;
-  names: { raw: Buffer; name: string; exact: boolean }[];
+  depth: number;
+  name: string;
+  /** Undefined when closed for the descriptor budget, or without /proc. */
+  handle: FolderHandle | undefined;
+  /** Prefix for children: "/proc/self/fd/N/" or the folder's absolute path plus "/" (bytes if not UTF-8). */
+  base: string | Buffer;
+  /** Raw names, sorted bytewise (= code point order for UTF-8). */
+  names: Buffer[];
   index: number;
   dev: number;
   ino: number;
@@ -64,20 +98,26 @@ interface Frame {
 
 interface Produced {
   entry: WalkEntry;
-  inspection?: Promise<Inspection>;
+  inspection?: InspectionSlot;
+  /** The folder the inspected file is opened through; released once settled. */
+  folder?: FolderHandle | undefined;
 }
 
 /**
  * Walks a workspace without following a single symlink.
  *
  * - Iterative depth-first, each folder's names sorted: output is in the
- *   manifest's order, and 20,000 nested folders cost a stack array, not the
- *   call stack.
+ *   manifest's preorder, and 20,000 nested folders cost a stack array, not
+ *   the call stack. Each entry carries its depth and name; nothing here
+ *   reads a full path.
  * - Every lookup is relative to an open folder descriptor through
  *   /proc/self/fd (openat without a native addon), so path length never
  *   limits depth and a folder swapped for a symlink mid-walk is refused
  *   (O_NOFOLLOW) instead of followed. Without /proc it falls back to full
  *   paths.
+ * - Per file the walking thread does one lstat. Opening, reading, hashing,
+ *   scanning and the closing fstat run on the inspector pool's threads,
+ *   which check that the file they opened is the one lstat saw.
  * - Memory: the largest single folder listing, the folder stack, and a
  *   window of files being hashed. Entries stream out; the tree is never held.
  */
@@ -87,11 +127,14 @@ export class WorkspaceWalker {
   readonly problems: { path: string; problem: WalkProblem }[] = [];
   private readonly options: WalkOptions;
   private readonly useFds: boolean;
+  /** "/proc/<pid>/fd/": a tenth cheaper to resolve than "/proc/self/fd/", once known to be this process. */
+  private readonly fdDir: string;
 
   constructor(root: string, options: WalkOptions = {}) {
     this.root = resolve(root);
     this.options = options;
     this.useFds = existsSync('/proc/self/fd');
+    this.fdDir = ownFdDir();
   }
 
   async *entries(): AsyncGenerator<WalkEntry> {
@@ -103,23 +146,27 @@ export class WorkspaceWalker {
       for (const produced of tree) {
         window.push(produced);
         if (window.length - head >= WINDOW) {
-          pool.flush();
-          yield await settle(window[head]!);
+          const next = window[head]!;
           window[head++] = undefined as unknown as Produced;
+          yield await settle(pool, next);
           if (head > 4096) {
             window.splice(0, head);
             head = 0;
           }
         }
       }
-      pool.flush();
-      while (head < window.length) yield await settle(window[head++]!);
+      pool.drain();
+      while (head < window.length) {
+        const next = window[head]!;
+        window[head++] = undefined as unknown as Produced;
+        yield await settle(pool, next);
+      }
     } finally {
       tree.return(undefined);
-      // Drain what was submitted so every descriptor handed out is closed.
-      pool.flush();
-      await Promise.allSettled(window.slice(head).map((p) => p?.inspection));
+      // Every file handed out is opened and closed by the pool before it
+      // stops; only then may the folders they are opened through close.
       await pool.close();
+      for (let i = head; i < window.length; i++) window[i]?.folder?.release();
     }
   }
 
@@ -132,8 +179,8 @@ export class WorkspaceWalker {
     }
     const stack: Frame[] = [];
     try {
-      const rootEntry = toEntry(ROOT_PATH, rootStat, true);
-      const rootFrame = this.openFolder(ROOT_PATH, Buffer.from(this.root), rootStat, rootEntry);
+      const rootEntry = toEntry(ROOT_PATH, 0, ROOT_PATH, rootStat, true);
+      const rootFrame = this.openFolder(rootEntry, this.root, rootStat);
       yield { entry: rootEntry };
       if (!rootFrame) return;
       stack.push(rootFrame);
@@ -143,33 +190,49 @@ export class WorkspaceWalker {
           this.pop(stack);
           continue;
         }
-        const { raw, name, exact } = frame.names[frame.index++]!;
+        const raw = frame.names[frame.index++]!;
+        const { name, exact } = decodeName(raw);
         const path = joinRelative(frame.path, name);
-        if (this.options.skip?.(path)) continue;
-        const location = Buffer.concat([frame.base, raw]);
+        const depth = frame.depth + 1;
+        if (this.options.skip && depth <= (this.options.skipDepth ?? Infinity) && this.options.skip(path)) continue;
+        // A string path is cheaper for fs calls; raw bytes only when the name is not UTF-8.
+        const location = exact && typeof frame.base === 'string' ? frame.base + name : Buffer.concat([Buffer.from(frame.base), raw]);
         let stat: Stats | undefined;
         try {
           stat = lstatSync(location, { throwIfNoEntry: false });
         } catch (error) {
-          yield { entry: problemEntry(path, exact, 'unreadable', errorCode(error)) };
+          yield { entry: problemEntry(path, depth, name, exact, 'unreadable', errorCode(error)) };
           continue;
         }
         if (!stat) {
-          yield { entry: problemEntry(path, exact, 'vanished', 'vanished before it could be examined') };
+          yield { entry: problemEntry(path, depth, name, exact, 'vanished', 'vanished before it could be examined') };
           continue;
         }
-        const entry = toEntry(path, stat, exact);
+        const entry = toEntry(path, depth, name, stat, exact);
         if (entry.type === 'file') {
-          yield this.openFile(pool, entry, location);
+          this.options.beforeOpen?.(path);
+          const hint = depth > 1 ? `${frame.name}/${name}` : name;
+          const folder = frame.handle?.hold();
+          const inspection = pool.submit({
+            location,
+            hint,
+            dev: stat.dev,
+            ino: stat.ino,
+            size: stat.size,
+            mtimeMs: stat.mtimeMs,
+            ctimeMs: stat.ctimeMs,
+          });
+          yield { entry, inspection, folder };
         } else if (entry.type === 'symlink') {
           try {
             entry.target = decodeName(readlinkSync(location, { encoding: 'buffer' })).name;
           } catch (error) {
-            entry.problem = errorProblem(error);
+            entry.problem = errorProblem(errorCode(error));
           }
           yield { entry };
         } else if (entry.type === 'dir') {
-          const child = this.openFolder(path, location, stat, entry);
+          this.options.beforeOpen?.(path);
+          const child = this.openFolder(entry, location, stat);
           yield { entry };
           if (child) {
             stack.push(child);
@@ -180,28 +243,15 @@ export class WorkspaceWalker {
         }
       }
     } finally {
-      for (const frame of stack) if (frame.fd !== CLOSED) closeQuietly(frame.fd);
+      for (const frame of stack) frame.handle?.release();
     }
-  }
-
-  private openFile(pool: InspectorPool, entry: WalkEntry, location: Buffer): Produced {
-    this.options.beforeOpen?.(entry.path);
-    let fd: number;
-    try {
-      fd = openSync(location, O_FILE);
-    } catch (error) {
-      entry.problem = errorProblem(error);
-      return { entry };
-    }
-    const inspection = pool.submit({ fd, path: entry.path, dev: entry.dev, ino: entry.ino, size: entry.size, ...timesOf(entry) });
-    return { entry, inspection };
   }
 
   /** Opens and lists a folder; on failure records the problem on its entry and returns undefined. */
-  private openFolder(path: string, location: Buffer, stat: Stats, entry: WalkEntry): Frame | undefined {
-    let fd = CLOSED;
+  private openFolder(entry: WalkEntry, location: string | Buffer, stat: Stats): Frame | undefined {
+    let fd: number | undefined;
     try {
-      let base: Buffer;
+      let base: string | Buffer;
       let listing: Buffer[];
       if (this.useFds) {
         fd = openSync(location, O_DIR);
@@ -211,17 +261,18 @@ export class WorkspaceWalker {
           entry.problem = { kind: 'changed', detail: 'was replaced while being walked' };
           return undefined;
         }
-        base = Buffer.from(`/proc/self/fd/${fd}/`);
-        listing = readdirSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' });
+        base = `${this.fdDir}${fd}/`;
+        listing = readdirSync(`${this.fdDir}${fd}`, { encoding: 'buffer' });
       } else {
-        base = Buffer.concat([location, Buffer.from('/')]);
+        base = typeof location === 'string' ? `${location}/` : Buffer.concat([location, Buffer.from('/')]);
         listing = readdirSync(location, { encoding: 'buffer' });
       }
-      const names = listing.map((raw) => ({ raw, ...decodeName(raw) })).sort((a, b) => compareNames(a.name, b.name));
-      return { path, fd, base, names, index: 0, dev: stat.dev, ino: stat.ino };
+      listing.sort(Buffer.compare);
+      const handle = fd === undefined ? undefined : new FolderHandle(fd);
+      return { path: entry.path, depth: entry.depth, name: entry.name, handle, base, names: listing, index: 0, dev: stat.dev, ino: stat.ino };
     } catch (error) {
-      if (fd !== CLOSED) closeQuietly(fd);
-      entry.problem = errorProblem(error);
+      if (fd !== undefined) closeQuietly(fd);
+      entry.problem = errorProblem(errorCode(error));
       return undefined;
     }
   }
@@ -229,16 +280,16 @@ export class WorkspaceWalker {
   private pop(stack: Frame[]): void {
     const done = stack.pop()!;
     const parent = stack[stack.length - 1];
-    if (parent && parent.fd === CLOSED && this.useFds) {
+    if (parent && !parent.handle && this.useFds && done.handle) {
       try {
-        const fd = openSync(`/proc/self/fd/${done.fd}/..`, O_DIR);
+        const fd = openSync(`${this.fdDir}${done.handle.fd}/..`, O_DIR);
         const opened = fstatSync(fd);
         if (opened.dev !== parent.dev || opened.ino !== parent.ino) {
           closeQuietly(fd);
           throw Object.assign(new Error('moved'), { code: 'EMOVED' });
         }
-        parent.fd = fd;
-        parent.base = Buffer.from(`/proc/self/fd/${fd}/`);
+        parent.handle = new FolderHandle(fd);
+        parent.base = `${this.fdDir}${fd}/`;
       } catch {
         // The folder moved while we were below it: stop walking it, say so.
         this.problems.push({ path: parent.path, problem: { kind: 'changed', detail: 'was moved while being walked; the rest of it was not examined' } });
@@ -246,28 +297,49 @@ export class WorkspaceWalker {
         parent.index = 0;
       }
     }
-    if (done.fd !== CLOSED) closeQuietly(done.fd);
+    done.handle?.release();
   }
 
   private enforceFdBudget(stack: Frame[]): void {
     if (!this.useFds) return;
     const victim = stack[stack.length - 1 - FOLDER_FD_BUDGET];
-    if (victim && victim.fd !== CLOSED) {
-      closeQuietly(victim.fd);
-      victim.fd = CLOSED;
+    if (victim?.handle) {
+      victim.handle.release();
+      victim.handle = undefined;
     }
   }
 }
 
-async function settle(produced: Produced): Promise<WalkEntry> {
+async function settle(pool: InspectorPool, produced: Produced): Promise<WalkEntry> {
   if (!produced.inspection) return produced.entry;
-  const result = await produced.inspection;
+  let result: Inspection;
+  try {
+    result = produced.inspection.result ?? (await pool.settle(produced.inspection));
+  } finally {
+    produced.folder?.release();
+    produced.folder = undefined;
+  }
   const entry = produced.entry;
   if (result.sha256) entry.sha256 = result.sha256;
   if (result.credentials.length > 0) entry.credentials = result.credentials;
-  if (result.changed) entry.problem = { kind: 'changed', detail: result.changed };
+  if (result.openError) entry.problem = errorProblem(result.openError);
+  else if (result.changed) entry.problem = { kind: 'changed', detail: result.changed };
   else if (result.error) entry.problem = { kind: result.error === 'ENOENT' ? 'vanished' : 'unreadable', detail: result.error };
   return entry;
+}
+
+/**
+ * "/proc/<pid>/fd/" when that names this very process: a /proc mounted from
+ * another pid namespace would show someone else there, so the pid must be
+ * what /proc/self points at.
+ */
+function ownFdDir(): string {
+  try {
+    if (readlinkSync('/proc/self') === String(process.pid)) return `/proc/${process.pid}/fd/`;
+  } catch {
+    // No /proc/self link: keep the generic form.
+  }
+  return '/proc/self/fd/';
 }
 
 export function entryType(stat: Stats): EntryType {
@@ -281,14 +353,11 @@ export function entryType(stat: Stats): EntryType {
   return 'unknown';
 }
 
-const times = new WeakMap<WalkEntry, { mtimeMs: number; ctimeMs: number }>();
-function timesOf(entry: WalkEntry): { mtimeMs: number; ctimeMs: number } {
-  return times.get(entry) ?? { mtimeMs: 0, ctimeMs: 0 };
-}
-
-function toEntry(path: string, stat: Stats, exactName: boolean): WalkEntry {
-  const entry: WalkEntry = {
+function toEntry(path: string, depth: number, name: string, stat: Stats, exactName: boolean): WalkEntry {
+  return {
     path,
+    depth,
+    name,
     type: entryType(stat),
     mode: stat.mode & 0o7777,
     uid: stat.uid,
@@ -299,20 +368,17 @@ function toEntry(path: string, stat: Stats, exactName: boolean): WalkEntry {
     ino: stat.ino,
     exactName,
   };
-  times.set(entry, { mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs });
-  return entry;
 }
 
-function problemEntry(path: string, exactName: boolean, kind: WalkProblem['kind'], detail: string): WalkEntry {
-  return { path, type: 'unknown', mode: 0, uid: -1, gid: -1, size: 0, nlink: 0, dev: 0, ino: 0, exactName, problem: { kind, detail } };
+function problemEntry(path: string, depth: number, name: string, exactName: boolean, kind: WalkProblem['kind'], detail: string): WalkEntry {
+  return { path, depth, name, type: 'unknown', mode: 0, uid: -1, gid: -1, size: 0, nlink: 0, dev: 0, ino: 0, exactName, problem: { kind, detail } };
 }
 
 function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'EIO';
 }
 
-function errorProblem(error: unknown): WalkProblem {
-  const code = errorCode(error);
+function errorProblem(code: string): WalkProblem {
   if (code === 'ENOENT') return { kind: 'vanished', detail: 'vanished while being examined' };
   if (code === 'EACCES' || code === 'EPERM') return { kind: 'unreadable', detail: `cannot be read (${code})` };
   // ELOOP, ENOTDIR, ENXIO, EINVAL: the name now refers to something of another type.

@@ -5,7 +5,7 @@ import { WorkspaceWalker } from '../../src/workspace/walker.ts';
 import { guard, rulesAt, tempWorkspace } from './fixtures.ts';
 
 t.test('20,000 nested folders: no stack overflow, no path-length limit', async (t) => {
-  const ws = tempWorkspace(t);
+  const ws = tempWorkspace(t, 'wsg-', { inMemory: true });
   const start = process.cwd();
   process.chdir(ws);
   try {
@@ -29,7 +29,7 @@ t.test('20,000 nested folders: no stack overflow, no path-length limit', async (
 });
 
 t.test('200,000 files seal and verify, with the same digest each time', async (t) => {
-  const ws = tempWorkspace(t);
+  const ws = tempWorkspace(t, 'wsg-', { inMemory: true });
   for (let d = 0; d < 200; d++) {
     const dir = join(ws, `dir-${d}`);
     mkdirSync(dir);
@@ -48,6 +48,9 @@ t.test('200,000 files seal and verify, with the same digest each time', async (t
 t.test('files that change or vanish mid-walk are findings, not crashes', async (t) => {
   const ws = tempWorkspace(t);
   for (const name of ['grows', 'vanishes', 'steady']) writeFileSync(join(ws, name), 'content');
+  // Enough files that threads: 2 really hands batches to worker threads (a few files are inspected inline).
+  mkdirSync(join(ws, 'filler'));
+  for (let i = 0; i < 600; i++) writeFileSync(join(ws, 'filler', `f${i}`), `${i}`);
   const beforeOpen = (path: string) => {
     if (path === 'grows') appendFileSync(join(ws, 'grows'), ' and more');
     if (path === 'vanishes') unlinkSync(join(ws, 'vanishes'));
@@ -57,6 +60,8 @@ t.test('files that change or vanish mid-walk are findings, not crashes', async (
     t.same(rulesAt(report, 'grows'), ['changed-during-walk'], `threads ${threads}`);
     t.same(rulesAt(report, 'vanishes'), ['vanished-during-walk']);
     t.same(rulesAt(report, 'steady'), []);
+    t.equal(report.violations, 2, 'nothing else is reported');
+    t.equal(report.counts.files, 603);
     t.equal(report.manifestDigest, undefined, 'no manifest for a moving tree');
     writeFileSync(join(ws, 'vanishes'), 'back');
   }
@@ -84,4 +89,27 @@ t.test('a folder swapped for a symlink mid-walk is not followed', async (t) => {
   t.ok(swapped);
   t.ok(seen.some((s) => s.startsWith('b:')), 'b is reported');
   t.notOk(seen.some((s) => s.startsWith('b/')), 'nothing under the swapped link was walked');
+});
+
+t.test('a folder swapped for a symlink between its lstat and its open is refused, not followed', async (t) => {
+  const ws = tempWorkspace(t);
+  mkdirSync(join(ws, 'a'));
+  writeFileSync(join(ws, 'a/x'), 'x');
+  const outside = tempWorkspace(t, 'wsg-outside-');
+  writeFileSync(join(outside, 'secret'), 'not yours');
+  let swapped = false;
+  const report = await guard(ws, {
+    threads: 0,
+    beforeOpen: (path) => {
+      if (path === 'a' && !swapped) {
+        swapped = true;
+        rmSync(join(ws, 'a'), { recursive: true });
+        symlinkSync(outside, join(ws, 'a'));
+      }
+    },
+  }).police();
+  t.ok(swapped);
+  t.same(rulesAt(report, 'a'), ['changed-during-walk'], 'lstat saw a folder, the open met a symlink');
+  t.notOk(report.findings.some((f) => f.path.startsWith('a/')), 'nothing under the swapped link was walked');
+  t.equal(report.counts.files, 0, 'the outside file was not read');
 });
