@@ -99,7 +99,7 @@ export class WorkspaceGuard {
     try {
       const police = new Police(findings, this.policeOptions());
       const reserved = reservedTracker();
-      for await (const entry of this.walker().entries()) {
+      for await (const batch of this.walker().batches()) for (const entry of batch) {
         police.inspect(entry);
         count(counts, entry);
         // After the first violation no manifest will be committed: stop writing one.
@@ -157,7 +157,7 @@ export class WorkspaceGuard {
     try {
       let old = advance();
       const reserved = reservedTracker();
-      for await (const entry of this.walker().entries()) {
+      for await (const batch of this.walker().batches()) for (const entry of batch) {
         police.inspect(entry);
         count(counts, entry);
         if (reserved(entry)) continue;
@@ -207,7 +207,7 @@ export class WorkspaceGuard {
     this.checkMarker(findings, runUid, false);
     const counts = emptyCounts();
     const police = new Police(findings, this.policeOptions());
-    for await (const entry of this.walker().entries()) {
+    for await (const batch of this.walker().batches()) for (const entry of batch) {
       police.inspect(entry);
       count(counts, entry);
     }
@@ -237,7 +237,7 @@ export class WorkspaceGuard {
         targets.push({ path: entry.path, dev: entry.dev, ino: entry.ino, kinds });
       },
     });
-    for await (const entry of this.walker().entries()) {
+    for await (const batch of this.walker().batches()) for (const entry of batch) {
       police.inspect(entry);
       count(counts, entry);
     }

@@ -64,13 +64,18 @@ export function formatMode(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 
-/** One canonical line: fixed key order, no optional key unless set. */
+/**
+ * One canonical line: fixed key order, no optional key unless set. Written
+ * as a template (a hot path: one per entry); byte-identical to
+ * JSON.stringify of the same object, because only the name and the target
+ * can hold arbitrary text and those go through JSON.stringify.
+ */
 export function manifestLine(entry: ManifestEntry): string {
-  const ordered: Record<string, unknown> = { depth: entry.depth, name: entry.name, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid };
-  if (entry.size !== undefined) ordered.size = entry.size;
-  if (entry.sha256 !== undefined) ordered.sha256 = entry.sha256;
-  if (entry.target !== undefined) ordered.target = entry.target;
-  return `${JSON.stringify(ordered)}\n`;
+  let line = `{"depth":${entry.depth},"name":${JSON.stringify(entry.name)},"type":"${entry.type}","mode":"${entry.mode}","uid":${entry.uid},"gid":${entry.gid}`;
+  if (entry.size !== undefined) line += `,"size":${entry.size}`;
+  if (entry.sha256 !== undefined) line += `,"sha256":"${entry.sha256}"`;
+  if (entry.target !== undefined) line += `,"target":${JSON.stringify(entry.target)}`;
+  return `${line}}\n`;
 }
 
 const FLUSH_BYTES = 256 * 1024;

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
-import { InspectorPool, defaultThreads, type Inspection, type InspectionSlot } from './inspector.ts';
+import { InspectorPool, defaultThreads, type InspectionSlot } from './inspector.ts';
 import type { CredentialHit } from './detectors.ts';
 import { ROOT_PATH, decodeName, joinRelative } from './paths.ts';
 
@@ -54,6 +54,8 @@ export interface WalkOptions {
 
 /** Entries waiting for their hash; bounds memory and open descriptors. */
 const WINDOW = 1024;
+/** Entries handed to the consumer at once. */
+const OUT_BATCH = 256;
 /** Folder descriptors kept open on the way down; deeper ones are reopened through "..". */
 const FOLDER_FD_BUDGET = 128;
 const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -138,29 +140,53 @@ export class WorkspaceWalker {
   }
 
   async *entries(): AsyncGenerator<WalkEntry> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /**
+   * Entries in walk order, in arrays: the consumer loops synchronously
+   * instead of paying an async hop per entry. A batch is handed out before
+   * waiting on a worker, so the consumer's work overlaps the hashing.
+   */
+  async *batches(): AsyncGenerator<WalkEntry[]> {
     const pool = new InspectorPool(this.options.threads ?? defaultThreads());
     const window: Produced[] = [];
     let head = 0;
+    let out: WalkEntry[] = [];
     const tree = this.walkTree(pool);
     try {
-      for (const produced of tree) {
-        window.push(produced);
-        if (window.length - head >= WINDOW) {
-          const next = window[head]!;
-          window[head++] = undefined as unknown as Produced;
-          yield await settle(pool, next);
-          if (head > 4096) {
-            window.splice(0, head);
-            head = 0;
+      let walking = true;
+      while (walking || head < window.length) {
+        if (walking) {
+          const next = tree.next();
+          if (next.done) {
+            walking = false;
+            pool.drain();
+          } else {
+            window.push(next.value);
           }
+          if (walking && window.length - head < WINDOW) continue;
+        }
+        const produced = window[head]!;
+        if (produced.inspection && !produced.inspection.result) {
+          if (out.length > 0) {
+            yield out;
+            out = [];
+          }
+          await pool.settle(produced.inspection);
+        }
+        window[head++] = undefined as unknown as Produced;
+        out.push(finish(produced));
+        if (out.length >= OUT_BATCH) {
+          yield out;
+          out = [];
+        }
+        if (head > 4096) {
+          window.splice(0, head);
+          head = 0;
         }
       }
-      pool.drain();
-      while (head < window.length) {
-        const next = window[head]!;
-        window[head++] = undefined as unknown as Produced;
-        yield await settle(pool, next);
-      }
+      if (out.length > 0) yield out;
     } finally {
       tree.return(undefined);
       // Every file handed out is opened and closed by the pool before it
@@ -310,16 +336,13 @@ export class WorkspaceWalker {
   }
 }
 
-async function settle(pool: InspectorPool, produced: Produced): Promise<WalkEntry> {
-  if (!produced.inspection) return produced.entry;
-  let result: Inspection;
-  try {
-    result = produced.inspection.result ?? (await pool.settle(produced.inspection));
-  } finally {
-    produced.folder?.release();
-    produced.folder = undefined;
-  }
+/** Merges a settled inspection into its entry and lets go of the folder it was opened through. */
+function finish(produced: Produced): WalkEntry {
   const entry = produced.entry;
+  produced.folder?.release();
+  produced.folder = undefined;
+  const result = produced.inspection?.result;
+  if (!result) return entry;
   if (result.sha256) entry.sha256 = result.sha256;
   if (result.credentials.length > 0) entry.credentials = result.credentials;
   if (result.openError) entry.problem = errorProblem(result.openError);
