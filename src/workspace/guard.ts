@@ -99,13 +99,14 @@ export class WorkspaceGuard {
     try {
       const police = new Police(findings, this.policeOptions());
       const reserved = reservedTracker();
-      for await (const batch of this.walker().batches()) for (const entry of batch) {
+      const walker = this.walker();
+      for await (const batch of walker.batches()) for (const entry of batch) {
         police.inspect(entry);
         count(counts, entry);
         // After the first violation no manifest will be committed: stop writing one.
         if (!reserved(entry) && findings.total === 0) writer.add(toManifestEntry(entry));
       }
-      police.finish();
+      police.finish(walker.problems);
     } catch (error) {
       writer.abort();
       throw error;
@@ -157,7 +158,8 @@ export class WorkspaceGuard {
     try {
       let old = advance();
       const reserved = reservedTracker();
-      for await (const batch of this.walker().batches()) for (const entry of batch) {
+      const walker = this.walker();
+      for await (const batch of walker.batches()) for (const entry of batch) {
         police.inspect(entry);
         count(counts, entry);
         if (reserved(entry)) continue;
@@ -179,7 +181,7 @@ export class WorkspaceGuard {
         record({ rule: Rule.removed, path: old.value.path });
         old = advance();
       }
-      police.finish();
+      police.finish(walker.problems);
     } catch (error) {
       if (!(error instanceof CatalogError)) throw error;
       if (error.code === 'WORKSPACE_MANIFEST_DIGEST_MISMATCH' || error.code === 'WORKSPACE_MANIFEST_MALFORMED') {
@@ -207,11 +209,12 @@ export class WorkspaceGuard {
     this.checkMarker(findings, runUid, false);
     const counts = emptyCounts();
     const police = new Police(findings, this.policeOptions());
-    for await (const batch of this.walker().batches()) for (const entry of batch) {
+    const walker = this.walker();
+    for await (const batch of walker.batches()) for (const entry of batch) {
       police.inspect(entry);
       count(counts, entry);
     }
-    police.finish();
+    police.finish(walker.problems);
     return this.report('police', findings, counts, { runUid });
   }
 
@@ -237,11 +240,12 @@ export class WorkspaceGuard {
         targets.push({ path: entry.path, dev: entry.dev, ino: entry.ino, kinds });
       },
     });
-    for await (const batch of this.walker().batches()) for (const entry of batch) {
+    const walker = this.walker();
+    for await (const batch of walker.batches()) for (const entry of batch) {
       police.inspect(entry);
       count(counts, entry);
     }
-    police.finish();
+    police.finish(walker.problems);
     const scrubbed: NonNullable<GuardReport['scrubbed']> = [];
     for (const target of targets) {
       const outcome = scrubFile(this.root, target);

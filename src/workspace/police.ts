@@ -1,7 +1,7 @@
 import { credentialKindByName } from './detectors.ts';
 import { Rule, type FindingList } from './findings.ts';
 import { ROOT_PATH, hasControlCharacter, parentOf } from './paths.ts';
-import type { WalkEntry } from './walker.ts';
+import type { WalkEntry, WalkProblem } from './walker.ts';
 
 export interface PoliceOptions {
   /** Owners allowed for every entry but the root; undefined skips the owner check. */
@@ -92,8 +92,15 @@ export class Police {
     }
   }
 
-  /** The checks that need every entry; call once after the walk. */
-  finish(): void {
+  /**
+   * The checks that need every entry; call once after the walk, with the
+   * walker's problems that belong to no single entry (a folder moved away
+   * while walked: the rest of it went unexamined, so the walk is incomplete).
+   */
+  finish(walkProblems: readonly { path: string; problem: WalkProblem }[] = []): void {
+    for (const { path, problem } of walkProblems) {
+      this.findings.add({ rule: problem.kind === 'vanished' ? Rule.vanishedDuringWalk : Rule.changedDuringWalk, path, detail: problem.detail });
+    }
     for (const [path, target] of this.symlinks) {
       const verdict = resolveWithin(path, target, this.symlinks);
       if (verdict === 'escapes') this.findings.add({ rule: Rule.symlinkEscape, path, detail: 'target resolves outside the workspace' });

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { WorkspaceWalker } from '../../src/workspace/walker.ts';
@@ -112,4 +112,30 @@ t.test('a folder swapped for a symlink between its lstat and its open is refused
   t.same(rulesAt(report, 'a'), ['changed-during-walk'], 'lstat saw a folder, the open met a symlink');
   t.notOk(report.findings.some((f) => f.path.startsWith('a/')), 'nothing under the swapped link was walked');
   t.equal(report.counts.files, 0, 'the outside file was not read');
+});
+
+t.test('a folder moved away while walked below the descriptor budget fails the seal', async (t) => {
+  // 200 levels: the walk keeps 128 folder descriptors open and reopens the
+  // shallower ones through "..". Moving level 51 to the root mid-walk makes
+  // the ".." of level 51 the root, not level 50, so level 50's remaining
+  // names (z-later) cannot be reached: the walk must say so, not seal less.
+  const ws = tempWorkspace(t);
+  const chain = (levels: number) => Array(levels).fill('d').join('/');
+  mkdirSync(join(ws, chain(200)), { recursive: true });
+  writeFileSync(join(ws, chain(200), 'bottom'), 'deep');
+  writeFileSync(join(ws, chain(50), 'z-later'), 'after the chain');
+  let moved = false;
+  const report = await guard(ws, {
+    threads: 0,
+    beforeOpen: (path) => {
+      if (path === `${chain(200)}/bottom` && !moved) {
+        moved = true;
+        renameSync(join(ws, chain(51)), join(ws, 'moved'));
+      }
+    },
+  }).seal();
+  t.ok(moved);
+  t.same(rulesAt(report, chain(50)), ['changed-during-walk'], 'the folder whose walk was cut short is named');
+  t.equal(report.manifestDigest, undefined, 'no manifest for an incomplete walk');
+  t.notOk(report.findings.some((f) => f.path.endsWith('z-later')), 'z-later was never reached');
 });
