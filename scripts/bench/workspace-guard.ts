@@ -2,7 +2,10 @@
 // ones, about 1 GB) by the bundled workspace-guard program, as a ratio to
 // `find DIR -type f -print0 | xargs -0 sha256sum` over the same tree in the
 // same run. Runs alternate between guard and baseline so load from other
-// work hits both alike. Peak memory is the child's max RSS (GNU time).
+// work hits both alike. Peak memory is the child's max RSS (GNU time); CPU
+// seconds (user + system) are noted too: the guard spreads its work over
+// threads, so on a machine busy with other work its wall-clock ratio
+// worsens while its CPU cost does not.
 // WSG_BENCH_SMALL_FILES and WSG_BENCH_LARGE_MB shrink the tree for a quick run.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,15 +47,15 @@ function generate(root: string): number {
   return bytes;
 }
 
-/** Runs a command under GNU time; returns wall ms and max RSS in KiB. */
-function timed(file: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; maxRssKiB: number } {
+/** Runs a command under GNU time; returns wall ms, CPU seconds (user + system) and max RSS in KiB. */
+function timed(file: string, args: string[], env: NodeJS.ProcessEnv): { ms: number; cpuS: number; maxRssKiB: number } {
   const rssFile = join(tmpdir(), `wsg-bench-rss-${process.pid}`);
   const start = performance.now();
-  execFileSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  execFileSync('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const ms = performance.now() - start;
-  const maxRssKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+  const [rss, user, system] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   rmSync(rssFile, { force: true });
-  return { ms, maxRssKiB };
+  return { ms, cpuS: user! + system!, maxRssKiB: rss! };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -75,26 +78,34 @@ export async function run(): Promise<BenchSection> {
     const seal: number[] = [];
     const verify: number[] = [];
     const baseline: number[] = [];
+    const sealCpu: number[] = [];
+    const verifyCpu: number[] = [];
+    const baselineCpu: number[] = [];
     let sealRss = 0;
     let verifyRss = 0;
     for (let i = 0; i < RUNS; i++) {
-      baseline.push(timed('/bin/sh', baselineArgs, env).ms);
+      const b = timed('/bin/sh', baselineArgs, env);
+      baseline.push(b.ms);
+      baselineCpu.push(b.cpuS);
       const s = timed(process.execPath, guardArgs('seal'), env);
       seal.push(s.ms);
+      sealCpu.push(s.cpuS);
       sealRss = Math.max(sealRss, s.maxRssKiB);
       const digest = readFileSync(join(work, 'results', 'manifest-digest'), 'utf8');
       const v = timed(process.execPath, guardArgs('verify', [`--expected-digest=${digest}`]), env);
       verify.push(v.ms);
+      verifyCpu.push(v.cpuS);
       verifyRss = Math.max(verifyRss, v.maxRssKiB);
     }
     const files = SMALL_FILES + LARGE_FILES;
     const size = `${files} files, ${(bytes / 1e9).toFixed(2)} GB`;
     const base = 'find -type f -print0 | xargs -0 sha256sum';
+    const cpu = (guard: number[]) => `CPU ${median(guard).toFixed(1)} s vs ${median(baselineCpu).toFixed(1)} s`;
     return {
       title: 'workspace-guard',
       figures: [
-        figure(`seal (${size})`, base, median(seal), median(baseline), { goal: '≤ 1.0×', notes: `peak RSS ${(sealRss / 1024).toFixed(0)} MiB` }),
-        figure(`verify (${size})`, base, median(verify), median(baseline), { goal: '≤ 1.0×', notes: `peak RSS ${(verifyRss / 1024).toFixed(0)} MiB` }),
+        figure(`seal (${size})`, base, median(seal), median(baseline), { goal: '≤ 1.0×', notes: `peak RSS ${(sealRss / 1024).toFixed(0)} MiB; ${cpu(sealCpu)}` }),
+        figure(`verify (${size})`, base, median(verify), median(baseline), { goal: '≤ 1.0×', notes: `peak RSS ${(verifyRss / 1024).toFixed(0)} MiB; ${cpu(verifyCpu)}` }),
       ],
     };
   } finally {
