@@ -19,6 +19,7 @@ import {
 } from './catalog-index.ts';
 import type { TaskDefinition } from './definition.ts';
 import { buildStepImage, type Arch, type StepImage } from './image.ts';
+import { pullBaseImage } from './image/pull-base.ts';
 import { loadTaskDefinitions } from './load-definitions.ts';
 import { renderCatalogReadme, renderTaskReadme } from './readme.ts';
 import { emitTask } from './task-emitter.ts';
@@ -39,6 +40,16 @@ export interface BuildOptions {
   registry?: string;
   sourceDateEpoch?: number;
   platforms?: Arch[];
+  /**
+   * The online runtime option: an upstream base image pinned by digest,
+   * `<registry>/<repository>@sha256:…` or `oci:<layout-dir>@sha256:…`,
+   * instead of the pinned Debian libraries.
+   */
+  base?: string;
+  /** Pull the base over plain HTTP (loopback registries only). */
+  basePlainHttp?: boolean;
+  /** docker config.json with credentials for the base image's registry. */
+  baseDockerConfig?: string;
   /** Compare with the committed catalog instead of writing it. */
   check?: boolean;
   log?: (line: string) => void;
@@ -98,7 +109,15 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
   index.registry = registry;
 
   const layout = await OciLayout.create(layoutDir);
-  const images = await buildImages(repoRoot, definitions, { layout, cacheDir, epoch, platforms: options.platforms, log });
+  const base = options.base === undefined || options.base.startsWith('oci:')
+    ? options.base
+    : await pullBaseImage(options.base, {
+        cacheDir,
+        platforms: options.platforms ?? ['amd64', 'arm64'],
+        ...(options.basePlainHttp ? { plainHttp: true } : {}),
+        ...(options.baseDockerConfig ? { dockerConfigPath: options.baseDockerConfig } : {}),
+      });
+  const images = await buildImages(repoRoot, definitions, { layout, cacheDir, epoch, platforms: options.platforms, base, log });
 
   const files = new Map<string, string>();
   const report: BuildReport = { registry, layoutDir, tasks: [], catalogBundles: [], changed: [], removed: [] };
@@ -202,7 +221,14 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
 async function buildImages(
   repoRoot: string,
   definitions: TaskDefinition[],
-  context: { layout: OciLayout; cacheDir: string; epoch: number; platforms: Arch[] | undefined; log: (line: string) => void },
+  context: {
+    layout: OciLayout;
+    cacheDir: string;
+    epoch: number;
+    platforms: Arch[] | undefined;
+    base: string | undefined;
+    log: (line: string) => void;
+  },
 ): Promise<Map<string, StepImage>> {
   const programs = [...new Set(definitions.flatMap((d) => d.steps.map((s) => s.program)))].sort();
   const images = new Map<string, StepImage>();
@@ -215,6 +241,7 @@ async function buildImages(
       cacheDir: context.cacheDir,
       sourceDateEpoch: context.epoch,
       ...(context.platforms ? { platforms: context.platforms } : {}),
+      ...(context.base ? { base: context.base } : {}),
       log: context.log,
     });
     context.log(`image ${program}: ${image.index.digest} (${bundle.code.byteLength} byte bundle)`);

@@ -19,6 +19,11 @@ Options:
                                (default: $TEKTON_CATALOG_REGISTRY or ghcr.io/hardened-tekton/catalog)
   --platform <arch>            build only this architecture (amd64 or arm64);
                                repeatable; default both
+  --base <image>@sha256:<d>    build on an upstream base image pinned by digest instead of the
+                               pinned Debian libraries: <registry>/<repository>@sha256:… or
+                               oci:<layout-dir>@sha256:… (changes every image digest)
+  --base-plain-http            pull the base over plain HTTP (loopback registries only)
+  --base-docker-config <file>  docker config.json with credentials for the base's registry
   --check                      do not write catalog/; exit 1 if it differs from a fresh build
   --dist <dir>                 build output folder (default dist)
   --catalog <dir>              catalog folder (default catalog)
@@ -39,6 +44,9 @@ export async function runBuildCommand(args: string[], repoRoot: string, io: { st
       options: {
         registry: { type: 'string' },
         platform: { type: 'string', multiple: true },
+        base: { type: 'string' },
+        'base-plain-http': { type: 'boolean', default: false },
+        'base-docker-config': { type: 'string' },
         check: { type: 'boolean', default: false },
         dist: { type: 'string' },
         catalog: { type: 'string' },
@@ -71,6 +79,9 @@ export async function runBuildCommand(args: string[], repoRoot: string, io: { st
     ...(values.catalog ? { catalogDir: resolve(values.catalog) } : {}),
     ...(values.cache ? { cacheDir: resolve(values.cache) } : {}),
     ...(platforms ? { platforms } : {}),
+    ...(values.base ? { base: values.base } : {}),
+    ...(values['base-plain-http'] ? { basePlainHttp: true } : {}),
+    ...(values['base-docker-config'] ? { baseDockerConfig: resolve(values['base-docker-config']) } : {}),
     check: values.check,
     log: values.quiet ? () => {} : (line) => io.stdout.write(`${line}\n`),
   });

@@ -17,8 +17,8 @@ export interface BaseImageReference {
 
 /**
  * Parses `oci:<dir>@sha256:<hex>`. A base named by tag alone could change
- * under us, so it is refused; registry references are refused until the
- * registry client can pull them into a layout.
+ * under us, so it is refused. Registry references are pulled into a layout
+ * first (`pullBaseImage`, which the catalog build does for `--base`).
  */
 export function parseBaseReference(value: string): BaseImageReference {
   const at = value.lastIndexOf('@');
@@ -34,7 +34,7 @@ export function parseBaseReference(value: string): BaseImageReference {
   const name = value.slice(0, at);
   if (!name.startsWith('oci:') || name.length === 'oci:'.length) {
     throw new CatalogError('IMAGE_BASE_UNSUPPORTED', `base image ${quoteUntrusted(value, 200)} is not in an OCI layout`, {
-      hint: 'copy it into a layout first, e.g. `skopeo copy docker://<image>@sha256:<digest> oci:<dir>`, then pass oci:<dir>@sha256:<digest>',
+      hint: 'pull it into a layout first (pullBaseImage, or `npm run build -- --base <registry>/<repository>@sha256:<digest>`), then pass oci:<dir>@sha256:<digest>',
     });
   }
   return { transport: 'oci', dir: name.slice('oci:'.length), digest };
