@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -77,18 +77,32 @@ export function inspectFile(job: InspectJob): Inspection {
   else scanner = new CredentialScanner(job.hint);
   const credentials = scanner;
   try {
-    const hash = createHash('sha256');
     let total = 0;
+    let digest: () => string;
     // Read exactly the size lstat saw; the fstat afterwards catches any change
     // (size, mtime, ctime, or a different inode) since that lstat, so one
     // fstat replaces a before-and-after pair and no EOF read is needed.
-    while (total < job.size) {
-      const read = readSync(fd, readBuffer, 0, Math.min(CHUNK_BYTES, job.size - total), null);
-      if (read === 0) break;
-      const chunk = readBuffer.subarray(0, read);
-      hash.update(chunk);
-      credentials.push(chunk);
-      total += read;
+    if (job.size <= CHUNK_BYTES) {
+      // Most files: read whole into the reused buffer, hash in one call (no Hash object).
+      while (total < job.size) {
+        const read = readSync(fd, readBuffer, total, job.size - total, null);
+        if (read === 0) break;
+        total += read;
+      }
+      const content = readBuffer.subarray(0, total);
+      if (total > 0) credentials.push(content);
+      digest = () => oneShotHash('sha256', content, 'hex');
+    } else {
+      const hash = createHash('sha256');
+      while (total < job.size) {
+        const read = readSync(fd, readBuffer, 0, Math.min(CHUNK_BYTES, job.size - total), null);
+        if (read === 0) break;
+        const chunk = readBuffer.subarray(0, read);
+        hash.update(chunk);
+        credentials.push(chunk);
+        total += read;
+      }
+      digest = () => hash.digest('hex');
     }
     const after = fstatSync(fd);
     const hits = credentials.results();
@@ -97,7 +111,7 @@ export function inspectFile(job: InspectJob): Inspection {
     if (after.size !== job.size || after.mtimeMs !== job.mtimeMs || after.ctimeMs !== job.ctimeMs || total !== job.size) {
       return { changed: 'changed while it was read', credentials: hits };
     }
-    return { sha256: hash.digest('hex'), credentials: hits };
+    return { sha256: digest(), credentials: hits };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
     return { error: code, credentials: credentials.results() };
