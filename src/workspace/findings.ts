@@ -20,6 +20,8 @@ export const Rule = {
   foreignRunMarker: 'foreign-run-marker',
   markerInvalid: 'marker-invalid',
   markerMissing: 'marker-missing',
+  expiredCredentials: 'expired-credentials',
+  credentialsMarkerInvalid: 'credentials-marker-invalid',
   changedDuringWalk: 'changed-during-walk',
   vanishedDuringWalk: 'vanished-during-walk',
   unreadable: 'unreadable',

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
+import { MANIFEST_PATH as CREDENTIALS_MANIFEST_PATH, readCredentialsMarker } from '../credentials/marker.ts';
 import { Rule, FindingList, type Finding } from './findings.ts';
 import { GlobSet } from './glob.ts';
 import { ManifestReader, ManifestWriter, MANIFEST_FORMAT, toManifestEntry, type ManifestEntry } from './manifest.ts';
@@ -92,6 +93,7 @@ export class WorkspaceGuard {
     const runUid = this.requireRunUid('seal');
     const findings = new FindingList();
     this.checkMarker(findings, runUid, false);
+    await this.checkInjectedCredentials(findings);
     if (this.manifestPath.startsWith(join(this.root, RESERVED_DIR) + sep)) ensureReservedDir(this.root);
     else mkdirSync(dirname(this.manifestPath), { recursive: true });
     const writer = new ManifestWriter(this.manifestPath, { format: MANIFEST_FORMAT, runUid });
@@ -137,6 +139,7 @@ export class WorkspaceGuard {
     const findings = new FindingList();
     const diffs = new FindingList();
     this.checkMarker(findings, runUid, true);
+    await this.checkInjectedCredentials(findings);
     const allow = new GlobSet(this.options.allowGlobs ?? []);
     const counts = emptyCounts();
     let allowedChanges = 0;
@@ -207,6 +210,7 @@ export class WorkspaceGuard {
     const runUid = this.requireRunUid('police');
     const findings = new FindingList();
     this.checkMarker(findings, runUid, false);
+    await this.checkInjectedCredentials(findings);
     const counts = emptyCounts();
     const police = new Police(findings, this.policeOptions());
     const walker = this.walker();
@@ -227,6 +231,7 @@ export class WorkspaceGuard {
     const runUid = this.options.runUid;
     const findings = new FindingList();
     if (runUid) this.checkMarker(findings, runUid, false);
+    await this.checkInjectedCredentials(findings);
     const counts = emptyCounts();
     const targets: (ScrubTarget & { kinds: CredentialKind[] })[] = [];
     const police = new Police(findings, {
@@ -288,6 +293,30 @@ export class WorkspaceGuard {
       });
     }
     return this.options.runUid;
+  }
+
+  /**
+   * inject-credentials leaves a manifest with an expiry beside what it
+   * wrote. Credentials past their expiry should have been cleaned up, and
+   * a manifest that cannot be read is never trusted: both are violations.
+   */
+  private async checkInjectedCredentials(findings: FindingList): Promise<void> {
+    try {
+      const status = await readCredentialsMarker(this.root);
+      if (status?.expired) {
+        findings.add({
+          rule: Rule.expiredCredentials,
+          path: CREDENTIALS_MANIFEST_PATH,
+          detail: `injected credentials expired at ${status.expiresAt.toISOString()}; run inject-credentials in cleanup mode`,
+        });
+      }
+    } catch (error) {
+      findings.add({
+        rule: Rule.credentialsMarkerInvalid,
+        path: CREDENTIALS_MANIFEST_PATH,
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private checkMarker(findings: FindingList, runUid: string, required: boolean): void {
