@@ -11,6 +11,11 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '..', '..');
 const NOT_BENCHMARKS = new Set(['lib.ts', 'run.ts']);
 
+/** Markdown table cells may not hold a pipe (baselines such as `find … | xargs …` do). */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
 function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
 }
@@ -30,13 +35,13 @@ function render(sections: BenchSection[]): string {
       lines.push('| measurement | time | baseline | baseline time | ratio | goal | notes |', '| --- | --- | --- | --- | --- | --- | --- |');
       for (const f of section.figures) {
         lines.push(
-          `| ${f.name} | ${formatMs(f.valueMs)} | ${f.baseline} | ${formatMs(f.baselineMs)} | ${f.ratio.toFixed(2)}× | ${f.goal ?? ''} | ${f.notes ?? ''} |`,
+          `| ${cell(f.name)} | ${formatMs(f.valueMs)} | ${cell(f.baseline)} | ${formatMs(f.baselineMs)} | ${f.ratio.toFixed(2)}× | ${cell(f.goal ?? '')} | ${cell(f.notes ?? '')} |`,
         );
       }
       lines.push('');
     }
-    for (const row of section.extra ?? []) lines.push(row);
-    if (section.extra?.length) lines.push('');
+    // Free-form rows keep their indentation in a text block.
+    if (section.extra?.length) lines.push('```text', ...section.extra, '```', '');
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
