@@ -2,6 +2,7 @@ import t from 'tap';
 import { defineTask } from '../../src/build/definition.ts';
 import { hardeningViolations } from '../../src/build/hardening.ts';
 import { emitTask } from '../../src/build/task-emitter.ts';
+import { HARDENED_SECURITY_CONTEXT } from '../tekton/fixtures.ts';
 
 const pinned = (program: string) => `registry.example.com/catalog/steps/${program}@sha256:${'c'.repeat(64)}`;
 
@@ -42,15 +43,7 @@ t.test('every step is hardened and pinned', async (t) => {
   const step = task.spec.steps[0]!;
   t.equal(step.image, pinned('validate-params'));
   t.same(hardeningViolations(step), []);
-  t.same(step.securityContext, {
-    runAsNonRoot: true,
-    runAsUser: 65532,
-    runAsGroup: 65532,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
-  });
+  t.same(step.securityContext, HARDENED_SECURITY_CONTEXT);
   t.same(step.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
   t.same(task.spec.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
   t.ok(step.computeResources.requests.cpu && step.computeResources.limits.memory);

@@ -4,6 +4,7 @@ import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { formatDiagnostics, validateAgainstCrds, validateTektonDocument } from '../../src/tekton/validate.ts';
 import { repoRoot, sharedPath } from '../harness/shared.ts';
+import { HARDENED_SECURITY_CONTEXT } from './fixtures.ts';
 
 /**
  * Every YAML document the generator committed under catalog/ must be
@@ -93,15 +94,7 @@ t.test('the hardening check itself rejects what it must', async (t) => {
   const good: Container = {
     name: 'x',
     image: `r/x@sha256:${'0'.repeat(64)}`,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      runAsGroup: 65532,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: structuredClone(HARDENED_SECURITY_CONTEXT),
     computeResources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } },
   };
   t.same(hardeningProblems(good), []);

@@ -5,6 +5,21 @@
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
+/**
+ * The securityContext every catalog step must carry, written out here rather
+ * than taken from src/build/hardening.ts, so the tests stay an independent
+ * statement of the rule.
+ */
+export const HARDENED_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  runAsGroup: 65532,
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
 export function hardenedStep(name: string, program: string): Record<string, unknown> {
   return {
     name,
@@ -15,15 +30,7 @@ export function hardenedStep(name: string, program: string): Record<string, unkn
       { name: 'RESULT_PATH', value: '$(results.VALIDATED.path)' },
     ],
     computeResources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      runAsGroup: 65532,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: structuredClone(HARDENED_SECURITY_CONTEXT),
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };
 }
