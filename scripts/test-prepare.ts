@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { buildCatalog } from '../src/build/catalog.ts';
 import { formatError } from '../src/step/run.ts';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const testBuildDir = join(repoRoot, '.cache', 'test-build');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const testBuildDir = join(repoRoot, '.cache', 'test-build');
 
 async function main(): Promise<void> {
   const catalogDir = join(testBuildDir, 'catalog');

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { builtCatalog } from '../harness/catalog-build.ts';
@@ -37,7 +38,6 @@ t.test('every Task version in the index has its YAML, README and digests', async
     t.ok(record, `${name}: latest version ${entry.latest} is recorded`);
     if (!record) continue;
     const yaml = await readFile(join(repoRoot, 'catalog', record.path), 'utf8');
-    const { createHash } = await import('node:crypto');
     t.equal(`sha256:${createHash('sha256').update(yaml).digest('hex')}`, record.contentDigest, `${name}: content digest matches the YAML`);
     for (const image of Object.values(record.images)) {
       t.match(image.reference, /@sha256:[a-f0-9]{64}$/, `${name}: image pinned by digest`);
