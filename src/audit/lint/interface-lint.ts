@@ -292,7 +292,7 @@ const lintRuns: Check = (context) => {
   for (const doc of context.model.ofKind('TaskRun', 'PipelineRun')) {
     let target: Target | undefined;
     if (doc.kind === 'TaskRun' && doc.data.spec.taskRef) {
-      target = targetOf(context.model.resolver.resolveTaskRef(doc.data.spec.taskRef, doc.source.file.name));
+      target = targetOf(context.model.resolver.resolveTaskRef(doc.data.spec.taskRef, doc.source.file.name, (doc.data.spec.params ?? []).map((p) => p.name)));
     } else if (doc.kind === 'PipelineRun' && doc.data.spec.pipelineRef?.name && !doc.data.spec.pipelineRef.resolver) {
       const pipeline = context.model.resolver.localPipeline(doc.data.spec.pipelineRef.name, doc.source.file.name);
       if (pipeline?.kind === 'Pipeline') {

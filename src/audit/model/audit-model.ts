@@ -195,7 +195,7 @@ export class AuditModel {
           resolution = { kind: 'embedded', spec: taskSite.spec, label: `the taskSpec of ${task.name}` };
         } else resolution = { kind: 'unresolved', reason: 'a custom task spec' };
       } else if (task.taskRef) {
-        resolution = this.resolver.resolveTaskRef(task.taskRef, doc.source.file.name);
+        resolution = this.resolver.resolveTaskRef(task.taskRef, doc.source.file.name, (task.params ?? []).map((p) => p.name));
       } else {
         resolution = { kind: 'unresolved', reason: 'a Pipeline in a Pipeline' };
         const nested = task.pipelineSpec ? PipelineSpecSchema.safeParse(task.pipelineSpec) : undefined;

@@ -99,7 +99,8 @@ export function classify(source: SourceDocument): Classified {
     if (kube?.group.test(doc.apiVersion)) schema = kube.schema;
   }
   if (!schema) return { ignored: `${doc.apiVersion} ${doc.kind}` };
-  const parsed = schema.safeParse(doc);
+  let parsed = schema.safeParse(doc);
+  if (!parsed.success && coerceScalars(doc, parsed.error.issues.map((issue) => issue.path))) parsed = schema.safeParse(doc);
   if (!parsed.success) {
     return {
       invalid: {
@@ -115,6 +116,30 @@ export function classify(source: SourceDocument): Classified {
   const audited = { ...common, kind: doc.kind, data: parsed.data } as AuditDocument;
   if (audited.kind === 'PipelineRun') audited.pipelinesAsCode = isPipelinesAsCode(source.file.name, meta);
   return { audited };
+}
+
+/**
+ * Tekton reads an unquoted number or boolean where a param value belongs
+ * (`default: 1`) as its text; the models, written for our own YAML, do
+ * not. Turns such scalars at the failing paths into strings, as Tekton
+ * would, and says whether anything changed.
+ */
+function coerceScalars(doc: Record<string, unknown>, paths: readonly (readonly PropertyKey[])[]): boolean {
+  let changed = false;
+  for (const path of paths) {
+    const key = path[path.length - 1];
+    const last = path[path.length - 2];
+    if ((key !== 'default' && key !== 'value') || last === undefined) continue;
+    let parent: unknown = doc;
+    for (const part of path.slice(0, -1)) parent = parent && typeof parent === 'object' ? (parent as Record<PropertyKey, unknown>)[part] : undefined;
+    if (!isRecord(parent)) continue;
+    const value = parent[key];
+    if (typeof value === 'number' || typeof value === 'boolean') {
+      parent[key] = String(value);
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 export function issuePath(path: (string | number)[]): string {

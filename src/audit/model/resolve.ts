@@ -68,20 +68,29 @@ export class TaskResolver {
     }
   }
 
-  /** The candidate nearest `fromFile` (longest shared folder path), then the highest version label. */
-  #nearest(candidates: AuditDocument[] | undefined, fromFile: string): AuditDocument | undefined {
+  /**
+   * The candidate nearest `fromFile` (longest shared folder path); among
+   * equally near ones (several versions of one Task), the one that declares
+   * most of the params the caller passes, then the highest version label.
+   */
+  #nearest(candidates: AuditDocument[] | undefined, fromFile: string, passed: readonly string[] = []): AuditDocument | undefined {
     if (!candidates || candidates.length === 0) return undefined;
     if (candidates.length === 1) return candidates[0];
     const from = dirname(fromFile);
+    const misses = (doc: AuditDocument) => {
+      const declared = new Set(doc.kind === 'Task' ? (doc.data.spec.params ?? []).map((p) => p.name) : []);
+      return passed.filter((name) => !declared.has(name)).length;
+    };
     return [...candidates].sort(
       (a, b) =>
         commonPrefix(dirname(b.source.file.name), from) - commonPrefix(dirname(a.source.file.name), from) ||
+        misses(a) - misses(b) ||
         compareNumbers(versionOf(b), versionOf(a)),
     )[0];
   }
 
-  localTask(name: string, fromFile: string): AuditDocument | undefined {
-    return this.#nearest(this.#tasks.get(name), fromFile);
+  localTask(name: string, fromFile: string, passed: readonly string[] = []): AuditDocument | undefined {
+    return this.#nearest(this.#tasks.get(name), fromFile, passed);
   }
 
   localPipeline(name: string, fromFile: string): AuditDocument | undefined {
@@ -92,10 +101,11 @@ export class TaskResolver {
     return this.#nearest(this.#stepActions.get(name), fromFile);
   }
 
-  resolveTaskRef(ref: TaskRefLike, fromFile: string): Resolution {
+  /** `passed`: the names of the params the caller passes, to pick among versions of one Task. */
+  resolveTaskRef(ref: TaskRefLike, fromFile: string, passed: readonly string[] = []): Resolution {
     if (ref.kind !== undefined && ref.kind !== 'Task') return { kind: 'unresolved', reason: `kind ${ref.kind} is not linted` };
     const byName = (name: string): Resolution => {
-      const local = this.localTask(name, fromFile);
+      const local = this.localTask(name, fromFile, passed);
       if (local?.kind === 'Task') return { kind: 'local', spec: local.data.spec, label: `Task ${name} (${local.source.file.name})`, document: local };
       const ours = this.catalog.find(name);
       if (ours) return this.#catalogResolution(ours);

@@ -2,6 +2,7 @@ import { quoteUntrusted } from '../../errors.ts';
 import { parseReference } from '../../oci/registry/reference.ts';
 import { classify, findSubstitutions } from '../../tekton/substitution.ts';
 import type { Path } from '../input/source.ts';
+import type { ContainerSite } from '../model/audit-model.ts';
 import { dependsOn, isVerifyImageTask } from './pipeline-graph.ts';
 import type { Check, RuleMeta } from './rule.ts';
 
@@ -114,6 +115,8 @@ export function imageParamName(image: string | undefined): string | undefined {
 
 const checkStepImages: Check = (context) => {
   const reported = new Set<string>();
+  /** Params without a default that steps take their image from: one finding per param, naming the steps. */
+  const fromParams = new Map<string, { site: ContainerSite; path: Path; param: string; steps: string[] }>();
   for (const site of context.model.containers) {
     if (site.stepAction !== 'none' || site.image === undefined) continue;
     const what = site.kind === 'StepAction' ? `StepAction ${quoteUntrusted(site.doc.name)}` : `${site.kind} ${quoteUntrusted(site.name)}`;
@@ -124,13 +127,17 @@ const checkStepImages: Check = (context) => {
     if (param !== undefined) {
       const params = site.kind === 'StepAction' && site.doc.kind === 'StepAction' ? site.doc.data.spec.params : site.task?.spec.params;
       const index = params?.findIndex((p) => p.name === param) ?? -1;
+      const base = site.kind === 'StepAction' || !site.task ? [...site.path] : [...site.task.path];
       const fallback = index >= 0 ? params![index]!.default : undefined;
       if (typeof fallback !== 'string' || fallback === '') {
-        context.report(imageFromParam, { doc: site.doc, path }, `${what} runs the image given in param ${quoteUntrusted(param)}`);
+        const declared: Path = index >= 0 ? [...base, 'params', index] : path;
+        const key = `${site.doc.source.file.name}\0${site.doc.source.index}\0${declared.join('.')}`;
+        const entry = fromParams.get(key) ?? { site, path: declared, param, steps: [] };
+        entry.steps.push(what);
+        fromParams.set(key, entry);
         continue;
       }
       image = fallback;
-      const base = site.kind === 'StepAction' ? [...site.path] : [...site.task!.path];
       path = [...base, 'params', index, 'default'];
       origin = ` (the default of param ${quoteUntrusted(param)})`;
     }
@@ -145,6 +152,10 @@ const checkStepImages: Check = (context) => {
     } else if (pinning === 'tag') {
       context.report(imageNotPinned, { doc: site.doc, path }, `${what} runs ${shown}${origin} by tag, not by digest`);
     }
+  }
+  for (const { site, path, param, steps } of fromParams.values()) {
+    const shownSteps = steps.length > 3 ? `${steps.slice(0, 3).join(', ')} and ${steps.length - 3} more` : steps.join(', ');
+    context.report(imageFromParam, { doc: site.doc, path }, `param ${quoteUntrusted(param)} has no default and is the image of ${shownSteps}: the run decides what code runs`);
   }
 };
 

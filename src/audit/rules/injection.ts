@@ -46,7 +46,7 @@ export const scriptSubstitutionTrusted: RuleMeta = {
   securitySeverity: 2.0,
   adversary: 4,
   group: 'injection',
-  summary: 'A Tekton-controlled value (workspace path, context, credentials path) is substituted into a script.',
+  summary: 'A Tekton-controlled value (workspace path or property, context name, credentials path) is substituted into a script.',
   help: `Workspace paths, \`$(context.*)\` names and \`$(credentials.path)\` are chosen by Tekton or by whoever creates the run, and are restricted to safe characters, so this is not an injection by itself. Passing them through \`env\` still keeps scripts free of substitutions, which makes the dangerous ones easy to spot:\n\n\`\`\`yaml\nenv:\n  - name: SOURCE_DIR\n    value: $(workspaces.source.path)\nscript: |\n  cd "$SOURCE_DIR"\n\`\`\``,
 };
 
@@ -84,7 +84,9 @@ export const pacTemplateInjection: RuleMeta = {
 };
 
 /** Substitutions whose value nobody outside Tekton's own validation chooses freely. */
-const TRUSTED_KINDS = new Set(['workspace', 'context', 'credentials', 'result', 'own-step-result', 'step-exit-code']);
+const TRUSTED_KINDS = new Set(['workspace', 'context', 'credentials']);
+/** Paths Tekton generates under /tekton: fixed text, nothing to report. */
+const TEKTON_PATHS = new Set(['result', 'own-step-result', 'step-exit-code']);
 /** Enum values this safe cannot break out of any quoting. */
 const SAFE_ENUM_VALUE = /^[A-Za-z0-9._/:@=+,-]*$/;
 /** Pipelines-as-Code placeholders that hold only a commit, a URL of the repository, a number or a secret name. */
@@ -106,7 +108,7 @@ export function codeSubstitutions(code: string, params: readonly TektonParamSpec
     if (seen.has(s.raw)) continue;
     seen.add(s.raw);
     const ref = classify(s);
-    if (ref.kind === 'other' || ref.kind === 'legacy') continue;
+    if (ref.kind === 'other' || ref.kind === 'legacy' || TEKTON_PATHS.has(ref.kind)) continue;
     if (ref.kind === 'param') {
       const spec = params?.find((p) => p.name === ref.name);
       if (spec?.enum && spec.enum.length > 0 && spec.enum.every((v) => SAFE_ENUM_VALUE.test(v))) continue;
