@@ -44,7 +44,8 @@ export const missingVerifyGate: RuleMeta = {
   help: `Verify the images a Pipeline is handed with the catalog's verify-image before a task runs or deploys them (see TA303 for the YAML).`,
 };
 
-const IMAGE_PARAM = /(^|[-_.])images?($|[-_.])/i;
+/** Names of params that hold images to run or deploy (not image-tag or image-digest). */
+const IMAGE_PARAM = /(^|[-_.])images?$/i;
 
 const checkGates: Check = (context) => {
   for (const pipeline of context.model.pipelines) {
