@@ -29,13 +29,24 @@ import { ruleById } from './rules/index.ts';
 
 export const DEFAULT_CONFIG_FILE = '.tekton-audit.yaml';
 
-const ruleId = z.string().refine((id) => ruleById(id) !== undefined, { message: 'is not a rule id (see --list-rules)' });
+const ruleId = z
+  .string()
+  .refine((id) => ruleById(id) !== undefined, { message: 'is not a rule id (see --list-rules)' })
+  .refine((id) => ruleById(id)?.group !== 'input', { message: 'is about the input itself and cannot be configured' });
 
 const ConfigSchema = z
   .object({
     failOn: z.enum([...SEVERITIES, 'none']).optional(),
     exclude: z.array(z.string().min(1)).optional(),
-    rules: z.record(ruleId, z.enum([...SEVERITIES, 'off'])).optional(),
+    rules: z
+      .record(z.string(), z.enum([...SEVERITIES, 'off']))
+      .superRefine((rules, context) => {
+        for (const id of Object.keys(rules)) {
+          const problem = ruleId.safeParse(id);
+          if (!problem.success) context.addIssue({ code: 'custom', path: [id], message: problem.error.issues[0]!.message });
+        }
+      })
+      .optional(),
     ignore: z
       .array(
         z

@@ -41,7 +41,7 @@ export const missingVerifyGate: RuleMeta = {
   adversary: 3,
   group: 'gates',
   summary: 'A Pipeline takes image params but no verify-image task checks a signature.',
-  help: `Verify the images a Pipeline is handed with the catalog's verify-image before a task runs or deploys them (see TA303 for the YAML).`,
+  help: `Verify the images a Pipeline is handed with the catalog's verify-image before a task runs or deploys them, and pass on its \`verified-images\` result (digests), never the tag:\n\n\`\`\`yaml\ntasks:\n  - name: verify\n    taskRef: {name: verify-image}\n    params:\n      - {name: images, value: ["$(params.image)"]}\n  - name: deploy\n    runAfter: [verify]\n    params:\n      - {name: image, value: $(tasks.verify.results.verified-images)}\n\`\`\``,
 };
 
 /** Names of params that hold images to run or deploy (not image-tag or image-digest). */

@@ -82,7 +82,7 @@ export const imageFromParam: RuleMeta = {
   adversary: 3,
   group: 'images',
   summary: 'A step image comes from a param: the run decides what code the step executes.',
-  help: `Whoever starts the run (or the Pipeline that passes the param) picks the image. Give the param a default pinned by digest, and gate Pipelines that pass it with the verify-image Task (see rule TA303).`,
+  help: `Whoever starts the run (or the Pipeline that passes the param) picks the image. Give the param a default pinned by digest, and gate Pipelines that pass it with the verify-image Task (see rule TA303):\n\n\`\`\`yaml\nparams:\n  - name: builder-image\n    default: registry.example.com/builder:1.4.2@sha256:<digest>\n\`\`\``,
 };
 
 export type Pinning = 'digest' | 'latest' | 'untagged' | 'tag' | 'substituted';
