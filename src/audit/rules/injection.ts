@@ -52,7 +52,7 @@ export const scriptSubstitutionTrusted: RuleMeta = {
 
 export const shellCommandInjection: RuleMeta = {
   id: 'TA403',
-  name: 'shell-c-injection',
+  name: 'shell-code-injection',
   severity: 'error',
   securitySeverity: 8.8,
   adversary: 4,
