@@ -174,11 +174,13 @@ export function readBounded(path: string, maxBytes: number): BoundedRead {
     return { problem: `cannot be read (${code})` };
   }
   try {
-    if (!fstatSync(fd).isFile()) return { problem: 'not-regular' };
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { problem: 'not-regular' };
     const chunks: Buffer[] = [];
     let bytes = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - bytes));
+      // Sized by fstat (plus one byte to see growth), never past the limit: the size may change while reading.
+      const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(stat.size + 1 - bytes, maxBytes + 1 - bytes, 1 << 20)));
       const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
       bytes += n;
