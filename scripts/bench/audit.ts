@@ -9,12 +9,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Auditor, TaskCatalog } from '../../src/audit/index.ts';
-import { figure, medianMs, type BenchSection } from './lib.ts';
+import { atMostRatio, figure, medianMs, type BenchSection } from './lib.ts';
+
+/** One line for `npm run bench -- --help`. */
+export const summary = 'audit of the tektoncd/catalog corpus (vs @ibm/tekton-lint 1.1.0 on the same files)';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const corpus = resolve(repoRoot, '..', 'shared', 'corpus', 'tektoncd-catalog');
 const RUNS = 9;
-const GOAL = '≥ 10× faster (ratio ≤ 0.10)';
+/** Issue 14: at least 10× faster than tekton-lint, i.e. a ratio of at most 0.1. */
+const GOAL = atMostRatio(0.1);
 
 interface Sample {
   wallMs: number;
@@ -66,16 +70,17 @@ export async function run(): Promise<BenchSection> {
     process.env.TL_CACHE_DIR = cache;
     const inProcessTheirs = await medianMs(() => Linter.run(new Config({ _: [`${corpus}/**/*.yaml`], config: cache, format: 'json' })), RUNS);
 
-    const miss = (ratio: number) => (ratio <= 0.1 ? 'goal met' : ratio < 1 ? `MISSED: ${(1 / ratio).toFixed(1)}× faster, not 10×` : `MISSED: ${ratio.toFixed(2)}× slower, not 10× faster`);
+    // The goal column marks a miss; this says by how much, in the words of the goal.
+    const speed = (ratio: number) => (ratio < 1 ? `${(1 / ratio).toFixed(1)}× faster` : `${ratio.toFixed(2)}× slower`);
     return {
       title,
       figures: [
         figure(`tekton-catalog audit, ${files} files, whole command`, 'tekton-lint 1.1.0, same files, whole command', oursMs, theirsMs, {
           goal: GOAL,
-          notes: `${miss(oursMs / theirsMs)}; peak RSS ${oursPeak.toFixed(0)} MiB vs ${theirsPeak.toFixed(0)} MiB; median of ${RUNS} alternating runs`,
+          notes: `${speed(oursMs / theirsMs)}; peak RSS ${oursPeak.toFixed(0)} MiB vs ${theirsPeak.toFixed(0)} MiB; median of ${RUNS} alternating runs`,
         }),
         figure(`tekton-catalog audit, ${files} files, in-process (warm)`, 'tekton-lint 1.1.0 Linter.run, in-process (warm)', inProcessOurs, inProcessTheirs, {
-          notes: `${miss(inProcessOurs / inProcessTheirs)}; both parse with the yaml package, which is most of both times`,
+          notes: `${speed(inProcessOurs / inProcessTheirs)}; both parse with the yaml package, which is most of both times`,
         }),
       ],
     };
