@@ -164,15 +164,17 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
   }
   const withdrawn: string[] = [];
   for (const definition of definitions) {
-    const above = versionsAbove(index, definition.name, definition.version);
-    if (above.released.length > 0) {
-      // checkVersion names the problem and the version to use.
-      checkVersion(index, definition.name, definition.version, { interface: taskInterface(definition) } as VersionRecord);
-    }
-    for (const version of above.drafts) {
-      delete index.tasks[definition.name]!.versions[version];
+    assertNotBehindRelease(index, definition.name, definition.version, taskInterface(definition));
+    const entry = index.tasks[definition.name];
+    for (const version of versionsAbove(index, definition.name, definition.version).drafts) {
+      delete entry!.versions[version];
       withdrawn.push(`${definition.name}@${version}`);
       log(`withdrawn draft ${definition.name} ${version}: tasks/${definition.name}/task.ts declares ${definition.version}, and the source only builds the newest version`);
+    }
+    if (entry !== undefined) {
+      const highest = highestVersion(Object.keys(entry.versions));
+      if (highest === undefined) delete index.tasks[definition.name];
+      else entry.latest = highest;
     }
   }
   checkRegistry(committed, index, registry, isFromSource, catalogDir, distDir);

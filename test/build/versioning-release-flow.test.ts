@@ -255,4 +255,16 @@ export default defineTask({
     const remote = explainRegistryError(new CatalogError('REGISTRY_UNREACHABLE', 'x', { cause: Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }) }), 'registry.example.com', false) as CatalogError;
     t.match(remote.hint, /allowed only for a loopback registry/, 'a remote host is not told to use --plain-http');
   });
+
+  t.test('a bump reverted back to a released version withdraws the draft and keeps the released one as latest', async (t) => {
+    await releaseVersions(catalogDir, [`${TASK}@0.1.1`]);
+    await build(await writeTask('0.2.0', 'Next behaviour.', true));
+    t.equal((await readIndex()).tasks[TASK]!.latest, '0.2.0');
+    const report = await build(await writeTask('0.1.1', 'Changed behaviour.'));
+    t.same(report.withdrawn, [`${TASK}@0.2.0`]);
+    const index = await readIndex();
+    t.equal(index.tasks[TASK]!.latest, '0.1.1');
+    t.same(index.catalogBundles[0]!.tasks, [`${TASK}@0.1.1`], 'the catalog bundle holds the released latest');
+    await assertLayoutIsIndex(t);
+  });
 }
