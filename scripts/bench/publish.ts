@@ -1,17 +1,18 @@
-// Publish benchmark: the whole built catalog (dist/oci, or a small fixture if
-// there is no build) pushed to a loopback docker-registry cold and warm,
+// Publish benchmark: the whole catalog, built for a loopback docker-registry
+// (or a small fixture if the build cannot run), pushed there cold and warm,
 // each as a ratio to `skopeo copy` of the same OCI layouts in the same run.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { buildCatalog } from '../../src/build/catalog.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import { Annotation } from '../../src/oci/media-types.ts';
-import { publishLayout } from '../../src/publish/publish.ts';
+import { publishCatalog } from '../../src/publish/publish.ts';
 import { repoRoot } from '../../test/harness/shared.ts';
 import { startRegistry } from '../../test/harness/registry.ts';
-import { buildFixtureLayout } from '../../test/publish/layout-fixture.ts';
+import { buildFixtureCatalog } from '../../test/publish/layout-fixture.ts';
 import { figure, type BenchSection } from './lib.ts';
 
 /** One line for `npm run bench -- --help`. */
@@ -24,22 +25,25 @@ async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
 }
 
 export async function run(): Promise<BenchSection> {
-  const built = join(repoRoot, 'dist', 'oci');
-  let layoutDir = built;
-  let cleanup = async () => {};
-  if (!existsSync(join(built, 'index.json'))) {
-    const fixture = await buildFixtureLayout({ sharedLayerBytes: 8_000_000 });
-    layoutDir = fixture.dir;
-    cleanup = () => rm(fixture.dir, { recursive: true, force: true });
-  }
-  const refs = (await (await OciLayout.open(layoutDir)).index()).manifests
-    .map((m) => m.annotations?.[Annotation.refName])
-    .filter((r): r is string => r !== undefined);
-
   const ours = await startRegistry();
   const theirs = await startRegistry();
+  const work = await mkdtemp(join(tmpdir(), 'bench-publish-'));
   try {
-    const publish = () => publishLayout({ layoutDir, registry: `${ours.host}/bench`, plainHttp: true });
+    // Publish pushes only to the registry a build was made for: build the catalog for this one.
+    let catalogDir = join(work, 'catalog');
+    let layoutDir = join(work, 'dist', 'oci');
+    let source = 'the catalog, built for the bench registry';
+    try {
+      await buildCatalog({ repoRoot, registry: `${ours.host}/bench`, catalogDir, distDir: join(work, 'dist') });
+    } catch (error) {
+      const fixture = await buildFixtureCatalog({ registry: `${ours.host}/bench`, dir: join(work, 'fixture'), sharedLayerBytes: 8_000_000 });
+      ({ catalogDir, layoutDir } = fixture);
+      source = `test fixture (the build failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+    }
+    const refs = (await (await OciLayout.open(layoutDir)).index()).manifests
+      .map((m) => m.annotations?.[Annotation.refName])
+      .filter((r): r is string => r !== undefined);
+    const publish = () => publishCatalog({ catalogDir, layoutDir, plainHttp: true });
     const copyAll = () => {
       for (const ref of refs) {
         execFileSync('skopeo', ['copy', '--all', '--preserve-digests', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:${ref}`, `docker://${theirs.host}/bench/${ref}:x`], { stdio: 'ignore' });
@@ -49,7 +53,6 @@ export async function run(): Promise<BenchSection> {
     const coldSkopeo = await timed(copyAll);
     const warmOurs = await timed(publish);
     const warmSkopeo = await timed(copyAll);
-    const source = layoutDir === built ? 'dist/oci' : 'test fixture (no dist/oci)';
     return {
       title: 'Publish',
       figures: [
@@ -60,7 +63,7 @@ export async function run(): Promise<BenchSection> {
   } finally {
     await ours.stop();
     await theirs.stop();
-    await cleanup();
+    await rm(work, { recursive: true, force: true });
   }
 }
 

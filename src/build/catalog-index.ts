@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CatalogError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
+import { compareVersions, highestVersion, VERSION_PATTERN } from './semver.ts';
 
 /**
  * catalog/index.json: every Task version the catalog has emitted, with the
@@ -24,9 +25,24 @@ const PlatformImageSchema = z.object({
 });
 
 export const StepImageRecordSchema = z.object({
+  /** <prefix>/steps/<program>:<tag>@sha256:…: the tag for people and tools, the digest pins it. */
   reference: z.string(),
+  /** The version of the image content: the Task version it was built for. */
+  tag: z.string(),
   index: digest,
   platforms: z.record(z.string(), PlatformImageSchema),
+});
+
+export const BundleRecordSchema = z.object({
+  /** <prefix>/tasks/<task>:<version>@sha256:… */
+  reference: z.string(),
+  digest,
+  /**
+   * The bundle manifest's annotations (org.opencontainers.image.*), kept so
+   * that a later build can rebuild this version's bundle byte for byte from
+   * its committed YAML, whatever the source says by then.
+   */
+  annotations: z.record(z.string(), z.string()),
 });
 
 export const VersionRecordSchema = z.object({
@@ -39,36 +55,55 @@ export const VersionRecordSchema = z.object({
   contentDigest: digest,
   minPipelinesVersion: z.string(),
   images: z.record(z.string(), StepImageRecordSchema),
-  bundle: z.object({ reference: z.string(), digest }),
+  bundle: BundleRecordSchema,
   interface: InterfaceSchema,
+  deprecated: z.object({ replacement: z.string(), reason: z.string().optional() }).optional(),
 });
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;
 
 export const CatalogBundleRecordSchema = z.object({
   reference: z.string(),
+  tag: z.string(),
   digest,
+  /** "name@version" of each Task in it, in layer order. */
   tasks: z.array(z.string()),
 });
+export type CatalogBundleRecord = z.infer<typeof CatalogBundleRecordSchema>;
+
+export const TaskEntrySchema = z.object({
+  latest: z.string(),
+  versions: z.record(z.string().regex(VERSION_PATTERN), VersionRecordSchema),
+});
+export type TaskEntry = z.infer<typeof TaskEntrySchema>;
+
+export const INDEX_SCHEMA_VERSION = 2;
 
 export const CatalogIndexSchema = z.object({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(INDEX_SCHEMA_VERSION),
+  /** The registry prefix every reference below starts with; publish pushes only there. */
   registry: z.string(),
-  tasks: z.record(
-    z.string(),
-    z.object({
-      latest: z.string(),
-      versions: z.record(z.string(), VersionRecordSchema),
-    }),
-  ),
+  tasks: z.record(z.string(), TaskEntrySchema),
   catalogBundles: z.array(CatalogBundleRecordSchema),
 });
 export type CatalogIndex = z.infer<typeof CatalogIndexSchema>;
 
 export function emptyIndex(registry: string): CatalogIndex {
-  return { schemaVersion: 1, registry, tasks: {}, catalogBundles: [] };
+  return { schemaVersion: INDEX_SCHEMA_VERSION, registry, tasks: {}, catalogBundles: [] };
 }
 
-export async function readCatalogIndex(path: string): Promise<CatalogIndex | undefined> {
+/** Far more than a catalog of hundreds of Task versions needs; the index is read before anything is checked. */
+const MAX_INDEX_BYTES = 16 * 1024 * 1024;
+
+export interface ReadIndexOptions {
+  /**
+   * A schema 1 index (MAJOR.MINOR versions, before semver) that holds only
+   * drafts records nothing anyone may depend on: treat it as absent so the
+   * build starts the record afresh. Called with the versions it drops.
+   */
+  onLegacyDrafts?: (versions: string[]) => void;
+}
+
+export async function readCatalogIndex(path: string, options: ReadIndexOptions = {}): Promise<CatalogIndex | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -76,14 +111,63 @@ export async function readCatalogIndex(path: string): Promise<CatalogIndex | und
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const parsed = CatalogIndexSchema.safeParse(JSON.parse(text));
+  return parseCatalogIndex(text, path, options);
+}
+
+export function parseCatalogIndex(text: string, where: string, options: ReadIndexOptions = {}): CatalogIndex | undefined {
+  const invalid = (issues: string) =>
+    new CatalogError('CATALOG_INDEX_INVALID', `${where} is not a valid catalog index: ${issues}`, {
+      hint: 'restore it from git; it is written only by the build and the release command',
+    });
+  if (Buffer.byteLength(text) > MAX_INDEX_BYTES) throw invalid(`larger than ${MAX_INDEX_BYTES} bytes`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw invalid('not JSON');
+  }
+  const legacy = legacyDraftVersions(json);
+  if (legacy !== undefined && options.onLegacyDrafts) {
+    options.onLegacyDrafts(legacy);
+    return undefined;
+  }
+  const parsed = CatalogIndexSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new CatalogError('CATALOG_INDEX_INVALID', `${path} is not a valid catalog index: ${issues}`, {
-      hint: 'restore it from git; it is written only by the build',
-    });
+    throw invalid(issues.slice(0, 2000));
+  }
+  for (const [name, entry] of Object.entries(parsed.data.tasks)) {
+    if (!TASK_NAME.test(name)) throw invalid(`task name ${JSON.stringify(name.slice(0, 80))} is not a DNS-1123 label`);
+    for (const [version, record] of Object.entries(entry.versions)) {
+      // The path is read by the build and the release command: it may only point where the layout says.
+      if (record.path !== versionYamlPath(name, version)) throw invalid(`tasks.${name}.versions.${version}.path must be ${versionYamlPath(name, version)}`);
+    }
+    if (entry.versions[entry.latest] === undefined || entry.latest !== highestVersion(Object.keys(entry.versions))) {
+      throw invalid(`tasks.${name}.latest (${entry.latest}) is not its highest recorded version`);
+    }
   }
   return parsed.data;
+}
+
+const TASK_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Where a Task version's YAML lives, relative to the catalog folder. */
+export function versionYamlPath(name: string, version: string): string {
+  return `task/${name}/${version}/${name}.yaml`;
+}
+
+/** "name@version" of every version of a schema 1 index when all of them are drafts; undefined otherwise. */
+function legacyDraftVersions(json: unknown): string[] | undefined {
+  const index = json as { schemaVersion?: unknown; tasks?: Record<string, { versions?: Record<string, { status?: unknown }> }> };
+  if (index?.schemaVersion !== 1 || typeof index.tasks !== 'object' || index.tasks === null) return undefined;
+  const versions: string[] = [];
+  for (const [name, entry] of Object.entries(index.tasks)) {
+    for (const [version, record] of Object.entries(entry?.versions ?? {})) {
+      if (record?.status !== 'draft') return undefined;
+      versions.push(`${name}@${version}`);
+    }
+  }
+  return versions;
 }
 
 /** The index as committed: tasks and versions sorted, two-space JSON. */
@@ -113,9 +197,4 @@ function sortIndex(index: CatalogIndex): CatalogIndex {
   return { ...index, tasks };
 }
 
-/** Orders "MAJOR.MINOR" versions numerically. */
-export function compareVersions(a: string, b: string): number {
-  const [aMajor = 0, aMinor = 0] = a.split('.').map(Number);
-  const [bMajor = 0, bMinor = 0] = b.split('.').map(Number);
-  return aMajor - bMajor || aMinor - bMinor;
-}
+export { compareVersions };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ParamRuleSchema } from '../params/rules.ts';
+import { VERSION_PATTERN } from './semver.ts';
 
 /**
  * The typed API that `tasks/<name>/task.ts` files use to declare a Task.
@@ -14,8 +15,23 @@ const dnsLabel = z
 
 const paramName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_-]*$/, 'must start with a letter or "_" and hold only letters, digits, "_" and "-"');
 
-/** "0.1", "1.2": tektoncd/catalog's version folders. */
-export const versionString = z.string().regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)$/, 'must be MAJOR.MINOR, e.g. "0.1"');
+/** SemVer MAJOR.MINOR.PATCH ("0.1.0"): the version folder, label, bundle tag and step image tag. */
+export const versionString = z.string().regex(VERSION_PATTERN, 'must be MAJOR.MINOR.PATCH, e.g. "0.1.0" (no "v", no suffix)');
+
+/**
+ * Marks a Task deprecated: emitted as `tekton.dev/deprecated: "true"` (what
+ * tektoncd/catalog and Artifact Hub read) plus the replacement, and noted in
+ * its README and release notes. A released version never changes, so
+ * deprecating one means releasing a new (patch) version that carries this.
+ */
+export const DeprecationSchema = z
+  .object({
+    /** What to use instead: a Task of this catalog ("verify-image") or any one-line pointer. */
+    replacement: z.string().min(1).max(200).refine((s) => !s.includes('\n'), 'must be one line'),
+    /** Why, in one line (optional). */
+    reason: z.string().min(1).max(300).refine((s) => !s.includes('\n'), 'must be one line').optional(),
+  })
+  .strict();
 
 export const ParamDefinitionSchema = z
   .object({
@@ -117,6 +133,7 @@ export const TaskDefinitionSchema = z
     /** Markdown appended to the generated README (usage notes, RBAC, bindings). */
     notes: z.string().optional(),
     samples: z.array(SampleSchema).default([]),
+    deprecated: DeprecationSchema.optional(),
   })
   .strict();
 

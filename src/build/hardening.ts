@@ -20,7 +20,8 @@ export function hardenedSecurityContext() {
 export const TMP_VOLUME = { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } };
 export const TMP_MOUNT = { name: 'tmp', mountPath: '/tmp' };
 
-const PINNED_IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
+// An optional tag before the digest (`…/steps/x:0.1.0@sha256:…`) is for people and tools; the digest is what pins it.
+const PINNED_IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$/;
 
 interface EmittedStep {
   name: string;

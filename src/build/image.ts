@@ -4,6 +4,7 @@ import { createdFromEpoch, buildImageConfig, buildImageIndex, buildImageManifest
 import type { OciLayout } from '../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor } from '../oci/media-types.ts';
 import { buildTarLayer } from '../oci/tar-layer.ts';
+import { stepRefName } from './dist-layout.ts';
 import { loadBaseImage, parseBaseReference, type BaseImageLayers } from './image/base.ts';
 import { ARCHES, loadRuntimeLock, type Arch, type RuntimeLock } from './runtime/lock.ts';
 import { CA_BUNDLE_PATH, NODE_PATH, NONROOT_UID, RuntimeLayers, type BuiltLayer } from './runtime/layers.ts';
@@ -47,6 +48,8 @@ export interface BuildStepImageOptions {
   version?: string;
   /** The runtime lock to use instead of the committed one (tests, lock refresh checks). */
   lock?: RuntimeLock;
+  /** More org.opencontainers.image.* labels and index annotations (the catalog's title, revision, …); `created` is always the epoch. */
+  annotations?: Record<string, string>;
 }
 
 const PROGRAM_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -60,9 +63,7 @@ export const IMAGE_ENV = [
   'NODE_ENV=production',
 ];
 
-export function stepRefName(program: string): string {
-  return `step-${program}`;
-}
+export { stepRefName };
 
 /**
  * Builds the multi-arch image of one step program into a shared layout and
@@ -91,6 +92,7 @@ export async function buildStepImage(options: BuildStepImageOptions): Promise<St
   };
   const source = options.source ?? metadata.source;
   if (source !== undefined) labels[Annotation.source] = source;
+  Object.assign(labels, options.annotations);
   labels[Annotation.created] = created;
 
   const program = await buildTarLayer(

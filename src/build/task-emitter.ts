@@ -4,6 +4,9 @@ import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from '
 
 export const TEKTON_PLATFORMS = 'linux/amd64,linux/arm64';
 
+/** With `tekton.dev/deprecated: "true"` (tektoncd/catalog, Artifact Hub): what to use instead. */
+export const REPLACEMENT_ANNOTATION = 'hardened-tekton.github.io/replacement';
+
 /** Maps a step program to its pinned image reference (`<prefix>/steps/<program>@sha256:…`). */
 export type ImageResolver = (program: string) => string;
 
@@ -46,6 +49,7 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
         'tekton.dev/tags': definition.tags.join(', '),
         'tekton.dev/displayName': definition.displayName,
         'tekton.dev/platforms': TEKTON_PLATFORMS,
+        ...(definition.deprecated ? { 'tekton.dev/deprecated': 'true', [REPLACEMENT_ANNOTATION]: definition.deprecated.replacement } : {}),
       },
     },
     spec: {

@@ -1,6 +1,7 @@
 import { CatalogError } from '../errors.ts';
-import { compareVersions, type CatalogIndex, type TaskInterface, type VersionRecord } from './catalog-index.ts';
+import type { CatalogIndex, TaskEntry, TaskInterface, VersionRecord } from './catalog-index.ts';
 import type { TaskDefinition } from './definition.ts';
+import { bumpKind, compareVersions, highestVersion, nextVersion, type BumpKind } from './semver.ts';
 
 /** The part of a Task that pipelines depend on: what they pass, bind and read. */
 export function taskInterface(definition: TaskDefinition): TaskInterface {
@@ -79,46 +80,97 @@ export function formatInterfaceDiff(changes: InterfaceChange[]): string {
   return changes.map((c) => `  ${c.breaking ? '!' : '+'} ${c.kind} ${c.name}: ${c.change}${c.breaking ? ' (breaking)' : ''}`).join('\n');
 }
 
+/** How far an interface change reaches: it decides the smallest version bump allowed. */
+export type InterfaceImpact = 'none' | 'compatible' | 'breaking';
+
+export function interfaceImpact(changes: InterfaceChange[]): InterfaceImpact {
+  if (changes.some((c) => c.breaking)) return 'breaking';
+  return changes.length > 0 ? 'compatible' : 'none';
+}
+
+/** SemVer for a Task: same interface → patch; additions → minor; anything a pipeline could break on → major. */
+export function requiredBump(impact: InterfaceImpact): BumpKind {
+  return impact === 'breaking' ? 'major' : impact === 'compatible' ? 'minor' : 'patch';
+}
+
+/** The version a change should get: the smallest allowed bump above the highest version recorded. */
+export function suggestedVersion(entry: TaskEntry, after: TaskInterface): string {
+  const highest = highestVersion(Object.keys(entry.versions))!;
+  return nextVersion(highest, requiredBump(interfaceImpact(diffInterfaces(entry.versions[highest]!.interface, after))));
+}
+
+/**
+ * Recorded versions above the one the source declares. The source only ever
+ * builds the newest version, so drafts above it (a bump that was reverted)
+ * are withdrawn by the build; a released one above it is an error.
+ */
+export function versionsAbove(index: CatalogIndex | undefined, taskName: string, version: string): { released: string[]; drafts: string[] } {
+  const entry = index?.tasks[taskName];
+  const above = Object.keys(entry?.versions ?? {}).filter((v) => compareVersions(v, version) > 0).sort(compareVersions);
+  return {
+    released: above.filter((v) => entry!.versions[v]!.status === 'released'),
+    drafts: above.filter((v) => entry!.versions[v]!.status === 'draft'),
+  };
+}
+
+/** The source may not declare a version below a released one: it only ever builds the newest version. */
+export function assertNotBehindRelease(index: CatalogIndex | undefined, taskName: string, version: string, after: TaskInterface): void {
+  const entry = index?.tasks[taskName];
+  const above = versionsAbove(index, taskName, version);
+  if (entry === undefined || above.released.length === 0) return;
+  const file = `tasks/${taskName}/task.ts`;
+  throw new CatalogError(
+    'VERSION_BEHIND',
+    `${file} declares ${version}, but ${taskName} ${above.released.at(-1)} is already released; the source only builds the newest version`,
+    { hint: `set the version in ${file} to ${suggestedVersion(entry, after)} (or higher)` },
+  );
+}
+
 /**
  * Checks a freshly built version against the committed index:
- * a released version may not change; a new version may not break the
- * interface of the version before it without a major bump.
+ * - a released version may not change;
+ * - the source may not declare a version below a released one;
+ * - against the version before it, the interface diff decides the bump:
+ *   a patch keeps the interface, a minor may only add to it, and anything
+ *   that breaks it (see diffInterfaces) needs a new major version.
  */
-export function checkVersion(index: CatalogIndex | undefined, taskName: string, version: string, record: VersionRecord): void {
+export function checkVersion(index: CatalogIndex | undefined, taskName: string, version: string, record: Pick<VersionRecord, 'contentDigest' | 'interface'>): void {
   const entry = index?.tasks[taskName];
   if (!entry) return;
+  const file = `tasks/${taskName}/task.ts`;
   const existing = entry.versions[version];
   if (existing?.status === 'released') {
     if (existing.contentDigest !== record.contentDigest) {
+      const changes = diffInterfaces(existing.interface, record.interface);
       throw new CatalogError(
         'VERSION_IMMUTABLE',
-        `Task ${taskName} ${version} is released (content ${existing.contentDigest}) and the build produced different content (${record.contentDigest})`,
-        { hint: `bump the version in tasks/${taskName}/task.ts (e.g. to ${nextMinor(version)}); released versions never change` },
+        `Task ${taskName} ${version} is released (content ${existing.contentDigest}) and the build produced different content (${record.contentDigest}); interface changes:\n${formatInterfaceDiff(changes)}`,
+        { hint: `bump the version in ${file} to ${suggestedVersion(entry, record.interface)}; released versions never change` },
       );
     }
     return;
   }
+  assertNotBehindRelease(index, taskName, version, record.interface);
   const previous = Object.keys(entry.versions)
     .filter((v) => compareVersions(v, version) < 0)
     .sort(compareVersions)
     .at(-1);
   if (previous === undefined) return;
   const changes = diffInterfaces(entry.versions[previous]!.interface, record.interface);
-  const breaking = changes.filter((c) => c.breaking);
-  if (breaking.length > 0 && major(previous) === major(version)) {
+  const needed = requiredBump(interfaceImpact(changes));
+  const bump = bumpKind(previous, version);
+  if (needed === 'major' && bump !== 'major') {
     throw new CatalogError(
       'VERSION_BREAKING_CHANGE',
       `Task ${taskName} ${version} breaks the interface of ${previous} without a major version bump:\n${formatInterfaceDiff(changes)}`,
-      { hint: `keep the interface compatible, or release it as ${major(version) + 1}.0` },
+      { hint: `keep the interface compatible, or release it as ${nextVersion(previous, 'major')}` },
     );
   }
-}
-
-function major(version: string): number {
-  return Number(version.split('.')[0]);
-}
-
-function nextMinor(version: string): string {
-  const [maj, min] = version.split('.').map(Number);
-  return `${maj}.${(min ?? 0) + 1}`;
+  if (needed === 'minor' && bump === 'patch') {
+    throw new CatalogError(
+      'VERSION_PATCH_CHANGES_INTERFACE',
+      `Task ${taskName} ${version} is a patch release of ${previous} but changes its interface:\n${formatInterfaceDiff(changes)}`,
+      { hint: `a patch keeps the interface as it is; release this as ${nextVersion(previous, 'minor')}` },
+    );
+  }
 }

@@ -2,6 +2,7 @@ import { parseDocument } from 'yaml';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import type { OciLayout } from '../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor, type ImageManifest } from '../oci/media-types.ts';
+import { createdFromEpoch } from '../oci/image-config.ts';
 import { buildTarLayer } from '../oci/tar-layer.ts';
 import { BundleAnnotation, MAX_BUNDLE_OBJECTS, isBundleKind } from './contract.ts';
 
@@ -17,11 +18,11 @@ export interface BundleResource {
 }
 
 export interface BundleOptions {
-  /** The ref name the bundle is tagged with in the layout, e.g. "bundle-git-clone-0.1". */
+  /** The ref name the bundle is tagged with in the layout, e.g. "bundle-git-clone-0.1.0". */
   refName: string;
   /** Timestamps in the layers, config and manifest: fixed, so digests are reproducible. */
   sourceDateEpoch: number;
-  /** Extra manifest annotations (source, version, …). */
+  /** Extra manifest annotations (source, version, …); stored sorted by key. */
   annotations?: Record<string, string>;
 }
 
@@ -51,7 +52,7 @@ export async function buildTaskBundle(layout: OciLayout, resources: BundleResour
     );
     diffIds.push(layer.diffId);
   }
-  const created = new Date(options.sourceDateEpoch * 1000).toISOString();
+  const created = createdFromEpoch(options.sourceDateEpoch);
   // A bundle is data, not a runnable image; the config still has the
   // shape tools expect, with no platform claimed (as `tkn bundle push` does).
   const config = { created, architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } };
@@ -61,7 +62,7 @@ export async function buildTaskBundle(layout: OciLayout, resources: BundleResour
     mediaType: MediaType.imageManifest,
     config: configDescriptor,
     layers,
-    annotations: { [Annotation.created]: created, ...options.annotations },
+    annotations: sortedRecord({ [Annotation.created]: created, ...options.annotations }),
   };
   const { descriptor } = await layout.writeJson(manifest, MediaType.imageManifest);
   await layout.tag(options.refName, descriptor);
@@ -108,62 +109,69 @@ function checkIdentity(resource: BundleResource, label: string): void {
 }
 
 export interface CatalogTask extends BundleResource {
-  /** MAJOR.MINOR; when given, only the highest version of each name is kept. Without it, names must be unique. */
-  version?: string;
+  /** The version of this Task the catalog bundle holds (one per name). */
+  version: string;
 }
 
 export interface CatalogBundle {
   refName: string;
+  /** Its tag in the registry: "latest", then "latest-part-2", … */
+  tag: string;
   descriptor: Descriptor;
   /** Resource names in it, in layer order. */
   names: string[];
-  /** "name@version" (or just the name when no version was given), in layer order. */
+  /** "name@version", in layer order. */
   tasks: string[];
 }
 
 /**
- * The catalog bundle: the latest version of every Task, by name, split into
- * bundles of at most 20 objects ("catalog-1", "catalog-2", …).
+ * The tag of part n (from 1) of the catalog bundle. None of them reads as a
+ * version: Renovate and other version-aware tools treat a numeric tag such
+ * as "2" as a newer release of "1" and would offer part 2 as an "upgrade"
+ * of part 1. "latest" and "latest-part-<n>" are names, so such tools only
+ * follow each tag's digest.
+ */
+export function catalogBundleTag(part: number): string {
+  return part === 1 ? 'latest' : `latest-part-${part}`;
+}
+
+/**
+ * The catalog bundle: one version of every Task (the caller picks which),
+ * sorted by name and split into bundles of at most 20 objects, tagged
+ * "catalog-latest", "catalog-latest-part-2", … in the layout.
  */
 export async function buildCatalogBundles(
   layout: OciLayout,
   tasks: CatalogTask[],
-  options: { sourceDateEpoch: number; refNamePrefix?: string; annotations?: Record<string, string> },
+  options: { sourceDateEpoch: number; annotations?: (tasks: CatalogTask[]) => Record<string, string> },
 ): Promise<CatalogBundle[]> {
-  const latest = new Map<string, CatalogTask>();
+  const names = new Set<string>();
   for (const task of tasks) {
-    const current = latest.get(task.name);
-    if (current === undefined) latest.set(task.name, task);
-    else if (task.version === undefined || current.version === undefined) {
-      throw new CatalogError('BUNDLE_RESOURCE_DUPLICATE', `catalog bundle: Task ${quoteUntrusted(task.name)} is listed twice without versions to choose the latest by`);
-    } else if (compareVersions(task.version, current.version) > 0) latest.set(task.name, task);
+    if (names.has(task.name)) throw new CatalogError('BUNDLE_RESOURCE_DUPLICATE', `catalog bundle: Task ${quoteUntrusted(task.name)} is listed twice`);
+    names.add(task.name);
   }
-  const sorted = [...latest.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...tasks].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const bundles: CatalogBundle[] = [];
   for (let start = 0; start < sorted.length; start += MAX_BUNDLE_OBJECTS) {
     const group = sorted.slice(start, start + MAX_BUNDLE_OBJECTS);
-    const refName = `${options.refNamePrefix ?? 'catalog'}-${bundles.length + 1}`;
+    const tag = catalogBundleTag(bundles.length + 1);
+    const refName = `catalog-${tag}`;
     const descriptor = await buildTaskBundle(layout, group.map(({ apiVersion, kind, name, yaml }) => ({ apiVersion, kind, name, yaml })), {
       refName,
       sourceDateEpoch: options.sourceDateEpoch,
-      ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
+      ...(options.annotations === undefined ? {} : { annotations: options.annotations(group) }),
     });
     bundles.push({
       refName,
+      tag,
       descriptor,
       names: group.map((task) => task.name),
-      tasks: group.map((task) => (task.version === undefined ? task.name : `${task.name}@${task.version}`)),
+      tasks: group.map((task) => `${task.name}@${task.version}`),
     });
   }
   return bundles;
 }
 
-export function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    if (!/^\d+\.\d+$/.test(v)) throw new CatalogError('BUNDLE_VERSION_INVALID', `version ${quoteUntrusted(v)} is not MAJOR.MINOR`);
-    return v.split('.').map(Number) as [number, number];
-  };
-  const [amaj, amin] = parse(a);
-  const [bmaj, bmin] = parse(b);
-  return amaj !== bmaj ? amaj - bmaj : amin - bmin;
+function sortedRecord(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -73,6 +73,41 @@ export async function readBundleResource(source: BundleSource, name: string, kin
   }
 }
 
+export interface BundleContents {
+  label: string;
+  digest: Digest;
+  /** The bundle manifest's annotations (org.opencontainers.image.*). */
+  annotations: Record<string, string>;
+  /** Every object in layer order, each read as the resolver would read it. */
+  resources: ResolvedBundleResource[];
+}
+
+/** Every object of a bundle (what `tkn bundle list` shows), after the same compliance checks the resolver runs. */
+export async function readBundleContents(source: BundleSource): Promise<BundleContents> {
+  const bundle = await openBundle(source);
+  try {
+    const where = `bundle ${bundle.label}`;
+    checkBundleCompliance(bundle.manifest, where);
+    const resources: ResolvedBundleResource[] = [];
+    for (const layer of bundle.manifest.layers) {
+      const uncompressed = await decompress(await bundle.readBlob(layer.digest), layer.mediaType, where);
+      const entry = await firstTarEntry(uncompressed);
+      resources.push({
+        data: entry ?? uncompressed,
+        apiVersion: layer.annotations![BundleAnnotation.apiVersion]!,
+        kind: layer.annotations![BundleAnnotation.kind]!,
+        name: layer.annotations![BundleAnnotation.name]!,
+        bundleDigest: bundle.digest,
+        layerDigest: layer.digest,
+        raw: entry === undefined,
+      });
+    }
+    return { label: bundle.label, digest: bundle.digest, annotations: { ...bundle.manifest.annotations }, resources };
+  } finally {
+    await bundle.close();
+  }
+}
+
 interface OpenBundle {
   label: string;
   digest: Digest;

@@ -9,13 +9,20 @@ type Out = { write(text: string | Uint8Array): unknown };
 export const BUILD_HELP = `Usage: tekton-catalog build [options]
        npm run build -- [options]
 
-Builds every Task under tasks/: bundles its step programs with esbuild,
-builds reproducible multi-arch step images into dist/oci (an OCI layout),
-and writes catalog/task/<name>/<version>/ (Task YAML pinned by digest,
-README, samples), the Tekton bundles (dist/oci) and catalog/index.json.
+Builds exactly what catalog/index.json records plus the newest version of
+every Task under tasks/: that version's step images (reproducible,
+multi-arch), its YAML pinned by digest, README and samples; the bundle of
+every recorded version (older versions from their committed YAML, which
+must give the recorded digest); the catalog bundle; the index, CHANGELOGs
+and catalog README. dist/oci is replaced as a whole by a successful build,
+so it never holds anything the index does not list.
+
+A released version that would change fails the build with the version to
+bump to (patch: same interface; minor: additions; major: breaking).
 
 Options:
-  --registry <host/namespace>  registry prefix for image and bundle references
+  --registry <host/namespace>  registry prefix for image and bundle references, recorded in the
+                               index; publish pushes only there
                                (default: $TEKTON_CATALOG_REGISTRY or ghcr.io/hardened-tekton/catalog)
   --platform <arch>            build only this architecture (amd64 or arm64);
                                repeatable; default both
@@ -24,7 +31,7 @@ Options:
                                oci:<layout-dir>@sha256:… (changes every image digest)
   --base-plain-http            pull the base over plain HTTP (loopback registries only)
   --base-docker-config <file>  docker config.json with credentials for the base's registry
-  --check                      do not write catalog/; exit 1 if it differs from a fresh build
+  --check                      write nothing (not even dist/oci); exit 1 if catalog/ differs from a fresh build
   --dist <dir>                 build output folder (default dist)
   --catalog <dir>              catalog folder (default catalog)
   --cache <dir>                download and layer cache (default .cache)
@@ -86,7 +93,8 @@ export async function runBuildCommand(args: string[], repoRoot: string, io: { st
     log: values.quiet ? () => {} : (line) => io.stdout.write(`${line}\n`),
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  for (const task of report.tasks) io.stdout.write(`${task.name} ${task.version}  ${task.bundle}\n`);
+  for (const withdrawn of report.withdrawn) io.stdout.write(`withdrawn draft ${withdrawn}\n`);
+  for (const task of report.versions) io.stdout.write(`${task.name} ${task.version} (${task.status})  ${task.bundle}\n`);
   const drift = [...report.changed, ...report.removed.map((path) => `${path} (removed)`)];
   if (values.check) {
     if (drift.length > 0) {

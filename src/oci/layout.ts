@@ -110,6 +110,12 @@ export class OciLayout {
     await this.writeIndex({ ...index, manifests });
   }
 
+  /** Sets annotations on the layout's own index.json (what the layout as a whole is). */
+  async annotate(annotations: Record<string, string>): Promise<void> {
+    const index = await this.index();
+    await this.writeIndex({ ...index, annotations: { ...index.annotations, ...annotations } });
+  }
+
   async resolve(refName: string): Promise<Descriptor | undefined> {
     const index = await this.index();
     return index.manifests.find((entry) => entry.annotations?.[Annotation.refName] === refName);

@@ -4,7 +4,7 @@ const PATH_ELEMENT = { type: 'regex', pattern: '^[A-Za-z0-9._*?@+=,~/-]{1,1024}$
 
 export default defineTask({
   name: 'audit',
-  version: '0.1',
+  version: '0.1.0',
   displayName: 'Audit Tekton YAML',
   summary: 'Audit the Tekton and RBAC YAML in a workspace for the pipeline weaknesses attackers use.',
   description: `Runs \`tekton-catalog audit\` over the YAML in the source workspace: Tasks, Pipelines, runs, StepActions (also Pipelines-as-Code \`.tekton/\` folders), RBAC, ServiceAccounts, PersistentVolumeClaims and NetworkPolicies. It finds params, results and Pipelines-as-Code placeholders pasted into scripts, \`sh -c\` strings and CEL, step images not pinned by digest, service accounts bound to admin roles and Roles that read every secret, credential workspaces shared with other tasks, claims reused across runs, weak securityContexts, missing memory limits, open egress, and Pipelines without validate-params or verify-image gates. It also lints every pipeline task and run against the interface of the Task it uses (this catalog's Tasks included): unknown params with a suggestion, missing params, type mismatches, unbound workspaces, undeclared results and values that break a catalog Task's param rules.

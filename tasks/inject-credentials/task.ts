@@ -4,7 +4,7 @@ const HOST = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-
 
 export default defineTask({
   name: 'inject-credentials',
-  version: '0.1',
+  version: '0.1.0',
   displayName: 'Inject credentials',
   summary: 'Write one Secret, scoped to named hosts, into a dedicated credentials workspace; clean it up in finally.',
   description: `Makes the safe credential pattern the easy one: only the named Secret, only for the named hosts, written into a workspace that only trusted tasks get, removed afterwards even after failures, never printed.

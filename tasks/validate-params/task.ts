@@ -11,7 +11,7 @@ context-dir: {type: relative-path}
 
 export default defineTask({
   name: 'validate-params',
-  version: '0.1',
+  version: '0.1.0',
   displayName: 'Validate params',
   summary: 'Check every param against a typed rule set before any other task uses it.',
   description: `Rejects injection attempts and malformed values at the start of a Pipeline. Each param is checked against a typed rule (git-sha, image-tag, image-reference, semver, dns-label, k8s-name, relative-path, https-url, enum, integer, bool, regex, text). Every type refuses NUL and other control characters, newlines (unless free text allows them), bidi overrides and isolates, zero-width and other invisible format characters.

@@ -7,7 +7,7 @@ const optionalText = (maxLength: number) => ({ type: 'text', maxLength, optional
 
 export default defineTask({
   name: 'verify-image',
-  version: '0.1',
+  version: '0.1.0',
   displayName: 'Verify image signatures',
   summary: 'Verify cosign / Sigstore signatures of container images before a pipeline uses them.',
   description: `Fails the TaskRun unless every image has at least one signature that satisfies the policy: a keyless identity and OIDC issuer (exact, or regexps anchored at both ends; optional GitHub workflow claims checked as Fulcio certificate extensions) or a PEM public key.

@@ -4,7 +4,7 @@ const GLOB_ELEMENT = { type: 'regex', pattern: '^[A-Za-z0-9._*?@+=,~/-]{1,1024}$
 
 export default defineTask({
   name: 'workspace-guard',
-  version: '0.1',
+  version: '0.1.0',
   displayName: 'Workspace guard',
   summary: 'Seal, verify, police and scrub a workspace between tasks and between PipelineRuns.',
   description: `Gives a Pipeline evidence that a workspace holds exactly what a trusted task left there, and nothing dangerous.

@@ -8,7 +8,7 @@ const pinned = (program: string) => `registry.example.com/catalog/steps/${progra
 
 const base = {
   name: 'demo',
-  version: '0.1',
+  version: '0.1.0',
   displayName: 'Demo',
   summary: 'A demo Task.',
   description: 'Longer text.',
@@ -27,7 +27,7 @@ const base = {
 t.test('emits tektoncd/catalog labels and annotations and a summary line', async (t) => {
   const task = emitTask(defineTask(base), pinned);
   t.equal(task.apiVersion, 'tekton.dev/v1');
-  t.equal(task.metadata.labels['app.kubernetes.io/version'], '0.1');
+  t.equal(task.metadata.labels['app.kubernetes.io/version'], '0.1.0');
   t.same(task.metadata.annotations, {
     'tekton.dev/pipelines.minVersion': '0.57.0',
     'tekton.dev/categories': 'Security',

@@ -12,7 +12,7 @@ const pinned = (program: string) => `registry.example.com/catalog/steps/${progra
 
 t.test('the Task passes values and elements only through args and env', async (t) => {
   t.equal(definition.name, 'validate-params');
-  t.equal(definition.version, '0.1');
+  t.equal(definition.version, '0.1.0');
   t.same(definition.results.map((r) => r.name), ['VALIDATED', 'PARAMS_DIGEST']);
   const step = definition.steps[0]!;
   t.equal(step.program, 'validate-params');

@@ -1,26 +1,41 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCatalogBundles, buildTaskBundle } from '../../src/bundle/build.ts';
-import type { Digest } from '../../src/oci/digest.ts';
+import { emptyIndex, renderCatalogIndex, versionYamlPath, type CatalogIndex, type VersionRecord } from '../../src/build/catalog-index.ts';
+import { bundleRefName, LAYOUT_REGISTRY_ANNOTATION, stepRefName } from '../../src/build/dist-layout.ts';
+import { sha256Digest, type Digest } from '../../src/oci/digest.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import { MediaType, type Descriptor } from '../../src/oci/media-types.ts';
 import { buildTarLayer } from '../../src/oci/tar-layer.ts';
 
 /**
- * A small build output shaped like `npm run build`'s: two multi-arch step
- * images sharing a runtime layer, one Task bundle per Task version and a
- * catalog bundle. Layer content is pseudo-random (incompressible), so
- * uploads are big enough to be chunked with a small chunk size.
+ * A small catalog shaped like `npm run build`'s output: catalog/index.json
+ * and an OCI layout (dist/oci) with two multi-arch step images sharing a
+ * runtime layer, one Task bundle per recorded version (hello-task 0.1.0 and
+ * 0.2.0, world-task 0.1.0) and a catalog bundle. Layer content is
+ * pseudo-random (incompressible), so uploads are big enough to be chunked
+ * with a small chunk size. The newest versions record the layout's images;
+ * hello-task 0.1.0 records none unless `oldImage` is given, which it then
+ * records as an image this build does not hold (an older version's).
  */
-export interface FixtureLayout {
-  layout: OciLayout;
+export interface FixtureCatalog {
   dir: string;
+  catalogDir: string;
+  layoutDir: string;
+  layout: OciLayout;
+  index: CatalogIndex;
   images: Record<string, Descriptor>;
   bundles: Record<string, Descriptor>;
   taskYaml: Record<string, string>;
 }
+
+export const FIXTURE_VERSIONS = [
+  ['hello-task', '0.1.0', 'hello'],
+  ['hello-task', '0.2.0', 'hello'],
+  ['world-task', '0.1.0', 'world'],
+] as const;
 
 export function taskYaml(name: string, version: string, extra = ''): string {
   return [
@@ -45,9 +60,19 @@ export function noise(seed: string, bytes: number): Buffer {
   return Buffer.concat(chunks).subarray(0, bytes);
 }
 
-export async function buildFixtureLayout(options: { dir?: string; sharedLayerBytes?: number; variant?: string } = {}): Promise<FixtureLayout> {
+export async function buildFixtureCatalog(options: {
+  registry: string;
+  dir?: string;
+  sharedLayerBytes?: number;
+  variant?: string;
+  statuses?: Record<string, 'draft' | 'released'>;
+  oldImage?: Descriptor;
+}): Promise<FixtureCatalog> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'publish-fixture-')));
-  const layout = await OciLayout.create(dir);
+  const catalogDir = join(dir, 'catalog');
+  const layoutDir = join(dir, 'dist', 'oci');
+  const layout = await OciLayout.create(layoutDir);
+  await layout.annotate({ [LAYOUT_REGISTRY_ANNOTATION]: options.registry });
   const variant = options.variant ?? '';
   const epoch = 1_700_000_000;
   const shared = await buildTarLayer([{ type: 'file', path: 'usr/lib/runtime.bin', content: noise('runtime', options.sharedLayerBytes ?? 200_000) }], epoch);
@@ -74,25 +99,60 @@ export async function buildFixtureLayout(options: { dir?: string; sharedLayerByt
       manifests.push({ ...descriptor, platform: { architecture: arch, os: 'linux' } });
     }
     const { descriptor } = await layout.writeJson({ schemaVersion: 2, mediaType: MediaType.imageIndex, manifests }, MediaType.imageIndex);
-    await layout.tag(`step-${program}`, descriptor);
+    await layout.tag(stepRefName(program), descriptor);
     images[program] = descriptor;
   }
 
+  const index = emptyIndex(options.registry);
   const bundles: Record<string, Descriptor> = {};
   const yamls: Record<string, string> = {};
-  const catalogTasks = [];
-  for (const [name, version] of [['hello-task', '0.1'], ['hello-task', '0.2'], ['world-task', '0.1']] as const) {
+  const newest = new Map<string, { name: string; version: string; yaml: string }>();
+  for (const [name, version, program] of FIXTURE_VERSIONS) {
     const yaml = taskYaml(name, version, variant);
-    yamls[`${name}@${version}`] = yaml;
-    bundles[`${name}@${version}`] = await buildTaskBundle(layout, [{ apiVersion: 'tekton.dev/v1', kind: 'Task', name, yaml }], {
-      refName: `bundle-${name}-${version}`,
+    const key = `${name}@${version}`;
+    yamls[key] = yaml;
+    const annotations = { 'org.opencontainers.image.version': version };
+    const bundle = await buildTaskBundle(layout, [{ apiVersion: 'tekton.dev/v1', kind: 'Task', name, yaml }], {
+      refName: bundleRefName(name, version),
       sourceDateEpoch: epoch,
+      annotations,
     });
-    catalogTasks.push({ apiVersion: 'tekton.dev/v1', kind: 'Task', name, version, yaml });
+    bundles[key] = bundle;
+    const isOld = key === 'hello-task@0.1.0';
+    const image = isOld ? options.oldImage : images[program];
+    const record: VersionRecord = {
+      status: options.statuses?.[key] ?? 'draft',
+      path: versionYamlPath(name, version),
+      contentDigest: sha256Digest(yaml),
+      minPipelinesVersion: '0.57.0',
+      images:
+        image === undefined
+          ? {}
+          : { [program]: { reference: `${options.registry}/steps/${program}:${version}@${image.digest}`, tag: version, index: image.digest, platforms: {} } },
+      bundle: { reference: `${options.registry}/tasks/${name}:${version}@${bundle.digest}`, digest: bundle.digest, annotations },
+      interface: { params: [], results: [], workspaces: [] },
+    };
+    const entry = (index.tasks[name] ??= { latest: version, versions: {} });
+    entry.versions[version] = record;
+    entry.latest = version;
+    newest.set(name, { name, version, yaml });
+    await mkdir(join(catalogDir, 'task', name, version), { recursive: true });
+    await writeFile(join(catalogDir, record.path), yaml);
   }
-  const [catalog] = await buildCatalogBundles(layout, catalogTasks, { sourceDateEpoch: epoch });
-  bundles.catalog = catalog!.descriptor;
-  return { layout, dir, images, bundles, taskYaml: yamls };
+  const catalogBundles = await buildCatalogBundles(
+    layout,
+    [...newest.values()].map((t) => ({ apiVersion: 'tekton.dev/v1', kind: 'Task', ...t })),
+    { sourceDateEpoch: epoch },
+  );
+  bundles.catalog = catalogBundles[0]!.descriptor;
+  index.catalogBundles = catalogBundles.map((b) => ({
+    reference: `${options.registry}/catalog:${b.tag}@${b.descriptor.digest}`,
+    tag: b.tag,
+    digest: b.descriptor.digest,
+    tasks: b.tasks,
+  }));
+  await writeFile(join(catalogDir, 'index.json'), renderCatalogIndex(index));
+  return { dir, catalogDir, layoutDir, layout, index, images, bundles, taskYaml: yamls };
 }
 
 export function digestOf(descriptor: Descriptor): Digest {
