@@ -36,6 +36,9 @@ if (requireRegistryTools(t, 'none')) {
   const prefix = `${registry.host}/flow`;
   const work = await mkdtemp(join(tmpdir(), 'release-flow-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
+  // The task.ts files below use ES imports: outside a "type": "module" package Node loads a .ts
+  // file as CommonJS, so they would load only when some other package.json happened to sit in /tmp.
+  await writeFile(join(work, 'package.json'), '{ "type": "module" }\n');
   const catalogDir = join(work, 'catalog');
   const distDir = join(work, 'dist');
   const layoutDir = join(distDir, 'oci');
