@@ -146,6 +146,11 @@ t.test('verify-image from its real image refuses hostile registries and still ve
       code: 'REGISTRY_LIMIT_EXCEEDED',
     },
     {
+      name: 'signature blobs nested a million levels deep',
+      route: ({ path }) => (path.startsWith(`/v2/${app.repository}/blobs/`) ? { status: 200, stream: () => nested('', 1_000_000, '') } : undefined),
+      code: 'REGISTRY_LIMIT_EXCEEDED',
+    },
+    {
       name: 'the image manifest nested a million levels deep',
       route: ({ path }) => (path === `/v2/${app.repository}/manifests/v1` ? { status: 200, headers: { 'content-type': MediaType.imageManifest }, stream: () => nested('{"schemaVersion":2,"layers":', 1_000_000, '}') } : undefined),
       code: 'REGISTRY_LIMIT_EXCEEDED',

@@ -230,6 +230,17 @@ cases.push({
   run: (client) => client.getBlob(REPO, SUBJECT, { maxBytes: 1024 * 1024 }),
   code: 'REGISTRY_RESPONSE_TOO_LARGE',
 });
+for (const [name, body] of [
+  ['nested a million levels', () => nested('', 1_000_000, '')],
+  ['with a million-item list', () => jsonItems('{"tlogEntries":[', () => '{}', ']}', 1_000_000)],
+] as const) {
+  cases.push({
+    name: `a JSON blob ${name} is refused while streaming when the caller gives JSON limits`,
+    route: registry(({ path }) => (path.includes('/blobs/') ? { status: 200, stream: body } : undefined)),
+    run: (client) => client.getBlob(REPO, SUBJECT, { maxBytes: 16 * 1024 * 1024, json: { maxDepth: 32, maxArrayItems: 1024, maxValues: 20_000 } }),
+    code: name.startsWith('nested') ? 'REGISTRY_RESPONSE_TOO_LARGE' : 'REGISTRY_LIST_TOO_LONG',
+  });
+}
 cases.push({
   name: 'an endless chain of redirects stops at the redirect cap',
   route: registry(({ path }) => (path.includes('/blobs/') ? { status: 307, headers: { location: `${path.split('?')[0]}?hop=${server.requests.length}` } } : undefined)),
@@ -370,5 +381,22 @@ t.test("a registry's challenge cannot widen the token's scope", async (t) => {
     const scopes = new URL(request, 'http://x').searchParams.getAll('scope');
     t.same([...new Set(scopes)], ['repository:hostile/app:pull'], `only the pull scope of the repository read: ${request}`);
   }
+  server.route(undefined);
+});
+
+t.test('a redirect with an endless body is followed without reading the body', async (t) => {
+  const blob = Buffer.from('the real blob');
+  const digest = sha256Digest(blob);
+  server.streams.length = 0;
+  server.route(
+    registry(({ path }) => {
+      if (path.startsWith('/cdn/')) return { status: 200, body: blob };
+      if (path.includes('/blobs/')) return { status: 307, headers: { location: `/cdn${path}` }, stream: function* () { for (;;) yield 'x'.repeat(65536); } };
+      return undefined;
+    }),
+  );
+  t.ok((await newClient().getBlob(REPO, digest)).equals(blob), 'the redirect was followed');
+  await server.streamsSettled();
+  t.equal(server.streams[0]?.finished, false, 'and its endless body was not read');
   server.route(undefined);
 });

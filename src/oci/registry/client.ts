@@ -160,14 +160,20 @@ export class RegistryClient {
     return (await this.blobSize(repository, digest)) !== undefined;
   }
 
-  /** Downloads a blob and checks it against its digest before returning it. */
-  async getBlob(repository: string, digest: Digest, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  /**
+   * Downloads a blob and checks it against its digest before returning it.
+   * With `json`, a blob the caller will parse as JSON (a Sigstore bundle, a
+   * signature payload) is also held to those shape limits while it streams;
+   * whether it is well-formed is left to the caller's parser.
+   */
+  async getBlob(repository: string, digest: Digest, options: { maxBytes?: number; json?: JsonShapeLimits } = {}): Promise<Buffer> {
     const context = this.context(repository, `blob GET ${digest}`);
     const response = await this.call(context, ['pull'], {
       method: 'GET',
       path: `/v2/${repository}/blobs/${digest}`,
       retryable: true,
       maxBytes: options.maxBytes ?? this.options.maxBlobBytes ?? DEFAULT_MAX_BLOB,
+      ...(options.json === undefined ? {} : { json: options.json }),
     });
     if (response.status !== 200) throw statusError(response, context);
     verifyDigest(response.body, digest, context);

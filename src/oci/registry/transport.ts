@@ -179,7 +179,8 @@ export class Transport {
       });
       const status = response.statusCode;
       if (REDIRECTS.has(status) && response.headers.location !== undefined) {
-        await response.body.dump();
+        // A redirect's body is never used: read at most a little of it, then drop the connection.
+        await response.body.dump({ limit: MAX_ERROR_BODY_BYTES }).catch(() => {});
         if (hop >= this.options.maxRedirects) {
           throw new CatalogError('REGISTRY_REDIRECT', `${describe(context)}: more than ${this.options.maxRedirects} redirects`);
         }

@@ -1,6 +1,6 @@
 import { digestHex, type Digest } from '../../oci/digest.ts';
 import type { Descriptor, ImageManifest } from '../../oci/media-types.ts';
-import type { RegistryClient } from '../../oci/registry/index.ts';
+import type { JsonShapeLimits, RegistryClient } from '../../oci/registry/index.ts';
 import { MAX_BUNDLE_BYTES } from '../bundle/parse.ts';
 import { MAX_SIMPLE_SIGNING_BYTES, SIMPLE_SIGNING_MEDIA_TYPE } from '../payload/simple-signing.ts';
 
@@ -21,6 +21,12 @@ export const MAX_REFERRER_PAGES = 16;
 export const MAX_REFERRER_LIST_BYTES = 1024 * 1024;
 /** Layers (signatures) of a legacy .sig manifest; cosign adds one per signing. More fails the image. */
 export const MAX_LEGACY_LAYERS = 128;
+/**
+ * Shape of the JSON blobs read (bundles, simple-signing payloads), checked
+ * while they stream in: a real bundle nests about 6 levels and its longest
+ * list is an inclusion proof of at most 64 hashes.
+ */
+export const SIGNATURE_JSON_LIMITS: JsonShapeLimits = { maxDepth: 32, maxArrayItems: 1024, maxValues: 20_000 };
 
 export type SignatureCandidate =
   | {
@@ -82,7 +88,7 @@ export class SignatureDiscovery {
     const candidates: SignatureCandidate[] = [];
     for (const [i, layer] of layers.entries()) {
       const source = `tag ${tag} layer ${i}`;
-      if (typeof layer !== 'object' || layer === null || typeof layer.digest !== 'string') {
+      if (!isDescriptor(layer)) {
         skipped.push(`${source}: not a descriptor`);
         continue;
       }
@@ -90,7 +96,7 @@ export class SignatureDiscovery {
         skipped.push(`${source}: media type is not ${SIMPLE_SIGNING_MEDIA_TYPE}`);
         continue;
       }
-      const payload = await this.client.getBlob(repository, layer.digest, { maxBytes: MAX_SIMPLE_SIGNING_BYTES });
+      const payload = await this.client.getBlob(repository, layer.digest, { maxBytes: MAX_SIMPLE_SIGNING_BYTES, json: SIGNATURE_JSON_LIMITS });
       candidates.push({ format: 'legacy', source, payload, annotations: stringRecord(layer.annotations) });
     }
     return candidates;
@@ -126,7 +132,7 @@ export class SignatureDiscovery {
         skipped.push(`${source}: holds ${bundleLayers.length} bundle layers, expected 1`);
         continue;
       }
-      const bundle = await this.client.getBlob(repository, bundleLayers[0]!.digest, { maxBytes: MAX_BUNDLE_BYTES });
+      const bundle = await this.client.getBlob(repository, bundleLayers[0]!.digest, { maxBytes: MAX_BUNDLE_BYTES, json: SIGNATURE_JSON_LIMITS });
       candidates.push({ format: 'bundle', source, bundle });
     }
     return { candidates, source: listed.source };
