@@ -15,8 +15,12 @@ export const VerifyErrorCode = {
   digestMismatch: 'DIGEST_MISMATCH',
   /** The registry could not be reached, failed, timed out or redirected elsewhere. */
   registryUnreachable: 'REGISTRY_UNREACHABLE',
-  /** The registry answered with something we refuse: oversized, malformed, wrong digest. */
+  /** The registry answered with something we refuse: malformed, or not what the protocol allows. */
   registryResponseInvalid: 'REGISTRY_RESPONSE_INVALID',
+  /** The registry sent more than a cap allows (bytes, nesting, list entries, pages); reading stopped there. */
+  registryLimitExceeded: 'REGISTRY_LIMIT_EXCEEDED',
+  /** The registry named a token server that may not receive its credentials (another domain, not https, not listed). */
+  registryRealmRefused: 'REGISTRY_REALM_REFUSED',
   /** A transparency-log entry is required and the signature has none. */
   tlogRequired: 'TLOG_REQUIRED',
   /** The transparency-log evidence (SET, inclusion proof, checkpoint, entry body) does not hold. */

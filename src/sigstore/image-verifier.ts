@@ -14,6 +14,10 @@ export interface RegistryAccessOptions {
   dockerConfigPath?: string;
   /** Registries reached over plain HTTP; the client refuses any that is not loopback. */
   plainHttpRegistries?: readonly string[];
+  /** Token servers (origins) that may receive credentials although they are on another domain than the registry. */
+  trustedTokenRealms?: readonly string[];
+  /** How a realm refusal names the setting above, e.g. 'the verify-image param "trusted-token-realms"'. */
+  trustedTokenRealmsSetting?: string;
   timeoutMs?: number;
   maxAttempts?: number;
   maxManifestBytes?: number;
@@ -147,6 +151,8 @@ export class ImageVerifier {
         ...(access.timeoutMs === undefined ? {} : { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs }),
         ...(access.maxAttempts === undefined ? {} : { maxAttempts: access.maxAttempts }),
         ...(access.maxManifestBytes === undefined ? {} : { maxManifestBytes: access.maxManifestBytes }),
+        ...(access.trustedTokenRealms === undefined ? {} : { trustedTokenRealms: access.trustedTokenRealms }),
+        ...(access.trustedTokenRealmsSetting === undefined ? {} : { trustedTokenRealmsSetting: access.trustedTokenRealmsSetting }),
       });
       this.clients.set(registry, client);
     }
@@ -191,7 +197,7 @@ export class ImageVerifier {
       try {
         const result = this.options.verifier.verify(parseBundle(candidate.bundle, candidate.source), manifest, candidate.source);
         if (result.statement?.predicateType === predicateType) {
-          return { predicateType, predicateDigest: predicateDigest(result.statement), source: candidate.source };
+          return { predicateType, predicateDigest: predicateDigest(result.statement, candidate.source), source: candidate.source };
         }
       } catch (error) {
         failures.push(asFailure(error, candidate.source));
@@ -266,7 +272,13 @@ function registryCode(code: string): VerifyErrorCodeValue {
     case 'REGISTRY_UNAUTHORIZED':
     case 'REGISTRY_DENIED':
       return VerifyErrorCode.registryAccessDenied;
+    case 'REGISTRY_RESPONSE_TOO_LARGE':
+    case 'REGISTRY_LIST_TOO_LONG':
+      return VerifyErrorCode.registryLimitExceeded;
+    case 'REGISTRY_REALM_REFUSED':
+      return VerifyErrorCode.registryRealmRefused;
     case 'CONFIG_DOCKER_CONFIG':
+    case 'CONFIG_TRUSTED_TOKEN_REALMS':
       return VerifyErrorCode.policyInvalid;
     default:
       return VerifyErrorCode.registryResponseInvalid;

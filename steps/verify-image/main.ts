@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
-import { isLoopbackHost } from '../../src/oci/registry/index.ts';
+import { isLoopbackHost, parseTrustedRealms } from '../../src/oci/registry/index.ts';
 import { VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
 import { ImageVerifier, type ImageVerification } from '../../src/sigstore/image-verifier.ts';
 import { VerificationKey } from '../../src/sigstore/keys/public-key.ts';
@@ -43,6 +43,8 @@ options:
   ATTESTATION_PREDICATE_TYPE   also require an attestation of this predicate type, signed under the policy
   DOCKER_CONFIG_DIR     folder holding a docker config.json with registry credentials
   PLAIN_HTTP_REGISTRIES space-separated host:port list reached over plain HTTP (loopback hosts only)
+  TRUSTED_TOKEN_REALMS  space-separated token server origins (https://host[:port]) that may receive registry
+                        credentials although they are not on the registry's host or registrable domain
   REGISTRY_TIMEOUT_SECONDS  per-request timeout (default 30)
   REPORT_DIR            folder for verify-image-report.json (optional)
   TASK_NAME             label for the metrics (default ${NAME})
@@ -75,11 +77,15 @@ const EnvSchema = z.object({
   ATTESTATION_PREDICATE_TYPE: optionalText,
   DOCKER_CONFIG_DIR: optionalText,
   PLAIN_HTTP_REGISTRIES: optionalText,
+  TRUSTED_TOKEN_REALMS: optionalText,
   REGISTRY_TIMEOUT_SECONDS: z.string().regex(/^[1-9][0-9]{0,3}$/, 'must be whole seconds, 1 to 9999').default('30'),
   REPORT_DIR: optionalText,
   TASK_NAME: z.string().max(253).default(NAME),
 });
 type Env = z.infer<typeof EnvSchema>;
+
+/** Realm refusals name the Task param, the setting a pipeline author can change. */
+const REALM_SETTING = 'the verify-image param "trusted-token-realms"';
 
 /** Images verified at once: enough to hide registry latency, few enough to be polite. */
 const CONCURRENCY = 4;
@@ -194,6 +200,8 @@ async function main(): Promise<number> {
     verifier: await buildVerifier(env),
     registry: {
       plainHttpRegistries: plainHttpRegistries(env.PLAIN_HTTP_REGISTRIES),
+      trustedTokenRealms: parseTrustedRealms(env.TRUSTED_TOKEN_REALMS.split(/\s+/).filter(Boolean), REALM_SETTING),
+      trustedTokenRealmsSetting: REALM_SETTING,
       timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
       ...(env.DOCKER_CONFIG_DIR === '' ? {} : { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') }),
     },

@@ -1,4 +1,6 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
+import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/signature-discovery.ts';
 
 const IDENTITY = 'https://github.com/my-org/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';
@@ -72,6 +74,13 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       default: '',
       rule: optionalText(512),
     },
+    {
+      name: 'trusted-token-realms',
+      description:
+        'Space-separated token servers (https://host[:port]) that may receive the docker-config credentials although they are neither on the registry\'s host nor under its registrable domain. Empty: only those are trusted.',
+      default: '',
+      rule: { type: 'regex', pattern: '[A-Za-z0-9.:/\\[\\] -]*', maxLength: 1024, optional: true },
+    },
     { name: 'registry-timeout-seconds', description: 'Timeout per registry request.', default: '30', rule: { type: 'integer', min: 1, max: 600 } },
   ],
   workspaces: [
@@ -112,6 +121,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
         { name: 'REQUIRE_DIGEST', value: '$(params.require-digest)' },
         { name: 'ATTESTATION_PREDICATE_TYPE', value: '$(params.attestation-predicate-type)' },
         { name: 'PLAIN_HTTP_REGISTRIES', value: '$(params.plain-http-registries)' },
+        { name: 'TRUSTED_TOKEN_REALMS', value: '$(params.trusted-token-realms)' },
         { name: 'REGISTRY_TIMEOUT_SECONDS', value: '$(params.registry-timeout-seconds)' },
         { name: 'TASK_NAME', value: '$(context.task.name)' },
       ],
@@ -131,11 +141,15 @@ Nothing is fetched at run time except the images' manifests and signatures. The 
 ## Registries
 Bind \`docker-config\` with a \`kubernetes.io/dockerconfigjson\` Secret for private registries; credentials are used only for the exact host they are listed under. Plain HTTP is allowed only for loopback registries listed in \`plain-http-registries\`.
 
+A registry names its own token server (the Bearer \`realm\`), so the credentials go only to a token server over https on the registry's host (any port) or under the same registrable domain by the Public Suffix List, private section included: \`auth.docker.io\` for Docker Hub, \`gitlab.com\` for \`registry.gitlab.com\`, but never \`b.github.io\` for \`a.github.io\`. Any other token server is refused with \`REGISTRY_REALM_REFUSED\` before anything is sent to it, unless its origin is listed in \`trusted-token-realms\` (for example \`https://auth.example.com\`). Without credentials, anonymous token requests go to any https token server, so public registries keep working. Credentials and tokens never follow a redirect to another host (a blob served from a CDN gets none).
+
+The registry's answers are bounded while they are read: 4 MiB per manifest, at most ${MANIFEST_JSON_LIMITS.maxArrayItems} entries in any list inside it and ${MANIFEST_JSON_LIMITS.maxDepth} levels of nesting; at most ${MAX_REFERRERS} referrers per image over at most ${MAX_REFERRER_PAGES} pages and ${MAX_REFERRER_LIST_BYTES / (1024 * 1024)} MiB; at most ${MAX_LEGACY_LAYERS} signatures in a legacy \`.sig\` manifest. Past a cap the image is rejected with \`REGISTRY_LIMIT_EXCEEDED\` (an oversized manifest used to be \`REGISTRY_RESPONSE_INVALID\`): the list is refused, never cut short. Earlier builds of 0.1 skipped what lay past 64 referrers or 32 legacy layers and could still pass on the rest; such images now fail.
+
 ## Results and Chains
 \`verified-images\` holds \`registry/repository@sha256:…\` for each input, in order: pass these digests to the tasks that run or deploy the images, never the tags. The Task deliberately does not emit \`IMAGES\`/\`IMAGE_URL\`/\`IMAGE_DIGEST\`: Tekton Chains reads those as images the TaskRun *built* and would sign them as its outputs.
 
 ## Failure, exit codes and telemetry
-0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\`.
+0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\`.
 
 Results must stay small: about eight images fit in one run's \`verified-images\`. Verify more in several TaskRuns, or read the \`report\` workspace.`,
   samples: [

@@ -460,7 +460,7 @@ if (missing !== undefined) {
     },
     {
       name: 'oversized manifest',
-      code: 'REGISTRY_RESPONSE_INVALID',
+      code: 'REGISTRY_LIMIT_EXCEEDED',
       setup: async () => {
         const image = await newImage();
         const cleanup = withRule(({ method, path }) =>

@@ -14,6 +14,8 @@ export interface PullBaseOptions {
   /** Plain HTTP, for a loopback registry only (the client refuses any other host). */
   plainHttp?: boolean;
   dockerConfigPath?: string;
+  /** Token servers (https://host[:port]) on another domain than the registry that may receive its credentials. */
+  trustedTokenRealms?: readonly string[];
 }
 
 /**
@@ -34,6 +36,7 @@ export async function pullBaseImage(reference: string, options: PullBaseOptions)
   const client = new RegistryClient(parsed.registry, {
     ...(options.plainHttp ? { plainHttp: true } : {}),
     ...(options.dockerConfigPath ? { dockerConfigPath: options.dockerConfigPath } : {}),
+    ...(options.trustedTokenRealms ? { trustedTokenRealms: options.trustedTokenRealms } : {}),
   });
   try {
     const top = await copyManifest(client, parsed.repository, parsed.digest, layout);

@@ -2,9 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CatalogError, quoteUntrusted } from '../../errors.ts';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../digest.ts';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../media-types.ts';
-import { parseChallenge, repositoryScope, type Action, type Challenge } from './auth.ts';
+import { acceptableChallengeScopes, parseChallenge, repositoryScope, type Action, type Challenge } from './auth.ts';
+import { MANIFEST_JSON_LIMITS, TOKEN_JSON_LIMITS, type JsonShapeLimits } from './bounded-json.ts';
 import { credentialsFromDockerConfig, type BasicCredentials } from './credentials.ts';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST, assertRepositoryName } from './reference.ts';
+import { DEFAULT_REALM_SETTING, assertRealmMayReceiveCredentials, parseRealm, parseTrustedRealms, type RealmPolicy } from './token-realm.ts';
 import {
   Transport,
   describe,
@@ -27,6 +29,28 @@ export interface RegistryClientOptions extends TransportOptions {
   maxBlobBytes?: number;
   /** Blobs larger than this are uploaded in PATCH chunks of this size. */
   chunkSize?: number;
+  /**
+   * Token servers (origins, `https://auth.example.com[:port]`, or bare hosts)
+   * that may receive the credentials although they are neither on the
+   * registry's host nor under its registrable domain. Empty by default.
+   */
+  trustedTokenRealms?: readonly string[];
+  /** How a refusal names the setting above to the person who sees it (a Task param, a flag). */
+  trustedTokenRealmsSetting?: string;
+}
+
+/**
+ * Caps on a paged list (tags, referrers), checked while it is read: reading
+ * stops at the first item, page or byte past a cap and the call fails with
+ * REGISTRY_LIST_TOO_LONG. Nothing is collected and then cut.
+ */
+export interface ListLimits {
+  /** Most entries in the whole list, over all pages. */
+  maxItems?: number;
+  /** Most pages (Link: rel="next") followed. */
+  maxPages?: number;
+  /** Most bytes read over all pages. */
+  maxBytes?: number;
 }
 
 export interface PulledManifest {
@@ -60,7 +84,13 @@ const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
 const DEFAULT_MAX_BLOB = 512 * 1024 * 1024;
 const DEFAULT_CHUNK = 16 * 1024 * 1024;
 const SMALL_BODY = 64 * 1024;
-const MAX_PAGES = 10_000;
+const MAX_TOKEN_BODY = 64 * 1024;
+/** Bearer tokens are JWTs or opaque strings of a few KiB; one longer than this is not sent anywhere. */
+const MAX_TOKEN_CHARS = 16 * 1024;
+/** A cached token is reused at most this long, whatever lifetime the token server claims. */
+const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+export const DEFAULT_TAG_LIMITS: Required<ListLimits> = { maxItems: 50_000, maxPages: 1_000, maxBytes: 8 * 1024 * 1024 };
+export const DEFAULT_REFERRER_LIMITS: Required<ListLimits> = { maxItems: 1_000, maxPages: 64, maxBytes: 4 * 1024 * 1024 };
 
 /**
  * A client for one registry, speaking the OCI distribution spec (Docker
@@ -77,11 +107,14 @@ export class RegistryClient {
   private credentialsLoaded = false;
   private challenge: Challenge | { scheme: 'none' } | undefined;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  private readonly realmPolicy: RealmPolicy;
 
   constructor(registry: string, options: RegistryClientOptions = {}) {
     this.registry = registry;
     this.apiHost = registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
     this.options = options;
+    const setting = options.trustedTokenRealmsSetting ?? DEFAULT_REALM_SETTING;
+    this.realmPolicy = { trusted: parseTrustedRealms(options.trustedTokenRealms ?? [], setting), setting };
     this.transport = new Transport(options);
     this.credentials = options.credentials;
     this.credentialsLoaded = options.credentials !== undefined || options.dockerConfigPath === undefined;
@@ -127,14 +160,20 @@ export class RegistryClient {
     return (await this.blobSize(repository, digest)) !== undefined;
   }
 
-  /** Downloads a blob and checks it against its digest before returning it. */
-  async getBlob(repository: string, digest: Digest, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  /**
+   * Downloads a blob and checks it against its digest before returning it.
+   * With `json`, a blob the caller will parse as JSON (a Sigstore bundle, a
+   * signature payload) is also held to those shape limits while it streams;
+   * whether it is well-formed is left to the caller's parser.
+   */
+  async getBlob(repository: string, digest: Digest, options: { maxBytes?: number; json?: JsonShapeLimits } = {}): Promise<Buffer> {
     const context = this.context(repository, `blob GET ${digest}`);
     const response = await this.call(context, ['pull'], {
       method: 'GET',
       path: `/v2/${repository}/blobs/${digest}`,
       retryable: true,
       maxBytes: options.maxBytes ?? this.options.maxBlobBytes ?? DEFAULT_MAX_BLOB,
+      ...(options.json === undefined ? {} : { json: options.json }),
     });
     if (response.status !== 200) throw statusError(response, context);
     verifyDigest(response.body, digest, context);
@@ -275,13 +314,19 @@ export class RegistryClient {
    * OCI and Docker types. By digest, the bytes must hash to it; by tag, they
    * must hash to the Docker-Content-Digest the registry sent, if it sent one.
    */
-  async getManifest(repository: string, reference: string, options: { accept?: readonly string[] } = {}): Promise<PulledManifest> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    options: { accept?: readonly string[]; maxDescriptors?: number; maxBytes?: number } = {},
+  ): Promise<PulledManifest> {
     const context = this.context(repository, `manifest GET ${reference}`);
+    const maxBytes = Math.min(options.maxBytes ?? Infinity, this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST);
     const response = await this.call(context, ['pull'], {
       method: 'GET',
       path: `/v2/${repository}/manifests/${reference}`,
       retryable: true,
-      maxBytes: this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST,
+      maxBytes,
+      json: options.maxDescriptors === undefined ? MANIFEST_JSON_LIMITS : { ...MANIFEST_JSON_LIMITS, maxArrayItems: options.maxDescriptors },
       headers: { accept: (options.accept ?? MANIFEST_ACCEPT).join(', ') },
     });
     if (response.status !== 200) throw statusError(response, context);
@@ -299,6 +344,7 @@ export class RegistryClient {
     }
     let manifest: ImageManifest | ImageIndex;
     try {
+      if (!response.jsonWellFormed) throw new SyntaxError('not one JSON value');
       manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest | ImageIndex;
     } catch {
       throw new CatalogError('REGISTRY_MANIFEST_INVALID', `${describe(context)}: the manifest is not valid JSON`);
@@ -340,30 +386,26 @@ export class RegistryClient {
     return digest;
   }
 
-  /** Every tag of a repository, following `Link: <…>; rel="next"` pages. A repository the registry does not know has none. */
-  async listTags(repository: string, options: { pageSize?: number } = {}): Promise<string[]> {
+  /**
+   * Every tag of a repository, following `Link: <…>; rel="next"` pages. A
+   * repository the registry does not know has none. Bounded by `limits`
+   * (DEFAULT_TAG_LIMITS): past any cap the call fails with REGISTRY_LIST_TOO_LONG.
+   */
+  async listTags(repository: string, options: { pageSize?: number } & ListLimits = {}): Promise<string[]> {
     const context = this.context(repository, 'tag list');
-    const tags: string[] = [];
-    let next: string | undefined = `/v2/${repository}/tags/list?n=${options.pageSize ?? 1000}`;
-    const seen = new Set<string>();
-    for (let page = 0; next !== undefined; page++) {
-      if (page >= MAX_PAGES || seen.has(next)) {
-        throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the tag list did not end after ${page} pages`);
-      }
-      seen.add(next);
-      const response = await this.call(context, ['pull'], { method: 'GET', path: next, retryable: true, maxBytes: this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST });
-      if (response.status === 404 && page === 0) return [];
-      if (response.status !== 200) throw statusError(response, context);
-      const body = parseJson(response.body, context) as { tags?: unknown };
-      if (body.tags !== null && body.tags !== undefined) {
-        if (!Array.isArray(body.tags) || body.tags.some((tag) => typeof tag !== 'string')) {
+    const tags = await this.readList(context, `/v2/${repository}/tags/list?n=${options.pageSize ?? 1000}`, { ...DEFAULT_TAG_LIMITS, ...definedLimits(options) }, {
+      what: 'tags',
+      notFound: 'empty',
+      items: (body) => {
+        const list = (body as { tags?: unknown } | null)?.tags;
+        if (list === null || list === undefined) return [];
+        if (!Array.isArray(list) || list.some((tag) => typeof tag !== 'string')) {
           throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: "tags" is not a list of strings`);
         }
-        tags.push(...(body.tags as string[]));
-      }
-      next = nextLink(headerValue(response.headers.link), response.url, this.apiHost);
-    }
-    return tags;
+        return list as string[];
+      },
+    });
+    return tags === 'not-found' ? [] : tags.items;
   }
 
   /**
@@ -371,46 +413,128 @@ export class RegistryClient {
    * Uses the referrers API when the registry has it and falls back to the
    * `sha256-<hex>` tag schema when it answers 404. Lists are returned raw:
    * fallback entries are not filtered, and API results are filtered only if
-   * the registry says it did (see `filtersApplied`).
+   * the registry says it did (see `filtersApplied`). Bounded by `limits`
+   * (DEFAULT_REFERRER_LIMITS) over all pages, or over the one fallback index:
+   * past any cap the call fails with REGISTRY_LIST_TOO_LONG.
    */
-  async referrers(repository: string, digest: Digest, options: { artifactType?: string } = {}): Promise<ReferrersList> {
+  async referrers(repository: string, digest: Digest, options: { artifactType?: string } & ListLimits = {}): Promise<ReferrersList> {
     const context = this.context(repository, `referrers ${digest}`);
+    const limits = { ...DEFAULT_REFERRER_LIMITS, ...definedLimits(options) };
     const query = options.artifactType === undefined ? '' : `?artifactType=${encodeURIComponent(options.artifactType)}`;
-    let next: string | undefined = `/v2/${repository}/referrers/${digest}${query}`;
-    const manifests: Descriptor[] = [];
-    let filtersApplied: string[] = [];
-    const seen = new Set<string>();
-    for (let page = 0; next !== undefined; page++) {
-      if (page >= MAX_PAGES || seen.has(next)) {
-        throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the referrers list did not end after ${page} pages`);
-      }
-      seen.add(next);
-      const response = await this.call(context, ['pull'], {
-        method: 'GET',
-        path: next,
-        retryable: true,
-        maxBytes: this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST,
-        headers: { accept: MediaType.imageIndex },
-      });
-      if (response.status === 404 && page === 0) return this.referrersByTag(repository, digest);
-      if (response.status !== 200) throw statusError(response, context);
-      const index = parseJson(response.body, context) as Partial<ImageIndex>;
-      if (!Array.isArray(index.manifests)) {
-        throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the referrers response is not an image index`);
-      }
-      manifests.push(...index.manifests);
-      const applied = headerValue(response.headers['oci-filters-applied']);
-      if (page === 0 && applied !== undefined) filtersApplied = applied.split(',').map((part) => part.trim()).filter(Boolean);
-      next = nextLink(headerValue(response.headers.link), response.url, this.apiHost);
-    }
-    return { source: 'api', filtersApplied, manifests };
+    const listed = await this.readList(context, `/v2/${repository}/referrers/${digest}${query}`, limits, {
+      what: 'referrers',
+      notFound: 'fallback',
+      accept: MediaType.imageIndex,
+      items: (body) => {
+        const manifests = (body as Partial<ImageIndex> | null)?.manifests;
+        if (!Array.isArray(manifests)) {
+          throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the referrers response is not an image index`);
+        }
+        return manifests;
+      },
+    });
+    if (listed === 'not-found') return this.referrersByTag(repository, digest, limits);
+    const applied = listed.firstHeaders === undefined ? undefined : headerValue(listed.firstHeaders['oci-filters-applied']);
+    const filtersApplied = applied === undefined ? [] : applied.slice(0, 1024).split(',').map((part) => part.trim()).filter(Boolean).slice(0, 16);
+    return { source: 'api', filtersApplied, manifests: listed.items };
   }
 
-  private async referrersByTag(repository: string, digest: Digest): Promise<ReferrersList> {
+  /**
+   * Reads a paged list, one page at a time, each page bounded (bytes and
+   * JSON shape) while it streams in by what is left of the list's caps.
+   * Items are appended one by one: a page is never spread into a call.
+   */
+  private async readList<T>(
+    context: CallContext,
+    firstPath: string,
+    limits: Required<ListLimits>,
+    page: { what: string; notFound: 'empty' | 'fallback'; accept?: string; items: (body: unknown) => T[] },
+  ): Promise<{ items: T[]; firstHeaders: HttpResponse['headers'] | undefined } | 'not-found'> {
+    const items: T[] = [];
+    let bytes = 0;
+    let firstHeaders: HttpResponse['headers'] | undefined;
+    const seen = new Set<string>();
+    const tooLong = (rule: string) =>
+      new CatalogError('REGISTRY_LIST_TOO_LONG', `${describe(context)}: the registry's list of ${page.what} ${rule}; it was refused, not cut short`, {
+        hint: 'the registry serves more than this list may hold (or pages without end); check the registry, or raise the cap where the caller allows it',
+      });
+    let next: string | undefined = firstPath;
+    for (let pageNumber = 0; next !== undefined; pageNumber++) {
+      if (pageNumber >= limits.maxPages) throw tooLong(`goes on past ${limits.maxPages} pages`);
+      if (seen.has(next)) throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the list of ${page.what} links back to a page already read`);
+      seen.add(next);
+      const room = limits.maxItems - items.length;
+      const bytesLeft = limits.maxBytes - bytes;
+      if (bytesLeft <= 0) throw tooLong(`is larger than ${limits.maxBytes} bytes`);
+      let response: HttpResponse;
+      try {
+        response = await this.call(context, ['pull'], {
+          method: 'GET',
+          path: next,
+          retryable: true,
+          maxBytes: Math.min(bytesLeft, this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST),
+          // Exactly what is left: a page that fills the list still reads, one item more stops the reading.
+          json: { ...MANIFEST_JSON_LIMITS, maxArrayItems: Math.max(room, 0), maxValues: Math.max(MANIFEST_JSON_LIMITS.maxValues, room * 32) },
+          ...(page.accept === undefined ? {} : { headers: { accept: page.accept } }),
+        });
+      } catch (error) {
+        if (error instanceof CatalogError && error.code === 'REGISTRY_LIST_TOO_LONG') throw tooLong(`holds more than ${limits.maxItems} entries`);
+        if (error instanceof CatalogError && error.code === 'REGISTRY_RESPONSE_TOO_LARGE' && bytesLeft < (this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST)) {
+          throw tooLong(`is larger than ${limits.maxBytes} bytes`);
+        }
+        throw error;
+      }
+      if (response.status === 404 && pageNumber === 0) return 'not-found';
+      if (response.status !== 200) throw statusError(response, context);
+      bytes += response.body.byteLength;
+      if (pageNumber === 0) firstHeaders = response.headers;
+      const pageItems = page.items(parseJson(response, context));
+      if (pageItems.length > room) throw tooLong(`holds more than ${limits.maxItems} entries`);
+      for (const item of pageItems) items.push(item);
+      next = this.nextLink(headerValue(response.headers.link), response.url, context);
+    }
+    return { items, firstHeaders };
+  }
+
+  /** The path of the next page from a `Link: <url>; rel="next"` header; a link off the registry is refused, not followed or dropped. */
+  private nextLink(link: string | undefined, base: URL, context: CallContext): string | undefined {
+    if (link === undefined) return undefined;
+    if (link.length > 8192) throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the Link header is longer than 8192 characters`);
+    const match = /<([^>]*)>\s*;\s*rel="?next"?/i.exec(link);
+    if (!match) return undefined;
+    let url: URL;
+    try {
+      url = new URL(match[1]!, base);
+    } catch {
+      throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the next-page link ${quoteUntrusted(match[1]!, 120)} is not a URL`);
+    }
+    if (url.origin !== this.origin(context)) {
+      // Ending the list here would pass off part of it as all of it.
+      throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the next page is on another host (${quoteUntrusted(url.host)}); refused`);
+    }
+    return `${url.pathname}${url.search}`;
+  }
+
+  private async referrersByTag(repository: string, digest: Digest, limits: Required<ListLimits>): Promise<ReferrersList> {
     const tag = `sha256-${digestHex(digest)}`;
     const found = await this.manifestDescriptor(repository, tag);
     if (found === undefined) return { source: 'tag-schema', filtersApplied: [], manifests: [] };
-    const pulled = await this.getManifest(repository, tag, { accept: [MediaType.imageIndex, MediaType.dockerManifestList] });
+    let pulled: PulledManifest;
+    try {
+      pulled = await this.getManifest(repository, tag, {
+        accept: [MediaType.imageIndex, MediaType.dockerManifestList],
+        maxDescriptors: limits.maxItems,
+        maxBytes: limits.maxBytes,
+      });
+    } catch (error) {
+      if (error instanceof CatalogError && error.code === 'REGISTRY_LIST_TOO_LONG') {
+        throw new CatalogError('REGISTRY_LIST_TOO_LONG', `${describe(this.context(repository, `referrers tag ${tag}`))}: the registry's list of referrers holds more than ${limits.maxItems} entries; it was refused, not cut short`, {
+          cause: error,
+          hint: 'the registry serves more than this list may hold; check the registry',
+        });
+      }
+      throw error;
+    }
     const manifests = (pulled.manifest as Partial<ImageIndex>).manifests;
     if (!Array.isArray(manifests)) {
       throw new CatalogError('REGISTRY_PROTOCOL', `${describe(this.context(repository, `referrers tag ${tag}`))}: the tag does not point at an image index`);
@@ -429,12 +553,22 @@ export class RegistryClient {
     return new URL(path, this.transport.baseUrl(this.apiHost, context));
   }
 
+  /** scheme://host[:port] of the registry's API: the one origin our credentials and tokens are sent to. */
+  private origin(context: CallContext): string {
+    return this.transport.baseUrl(this.apiHost, context).origin;
+  }
+
   private uploadLocation(response: HttpResponse, context: CallContext): URL {
     const location = headerValue(response.headers.location);
     if (location === undefined) throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the upload response has no Location header`);
-    const url = new URL(location, response.url);
-    if (url.host !== response.url.host) {
-      // A session on another host would be reached without our credentials anyway; refuse rather than leak or fail oddly.
+    let url: URL;
+    try {
+      url = new URL(location, response.url);
+    } catch {
+      throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the upload Location ${quoteUntrusted(location, 120)} is not a URL`);
+    }
+    if (url.origin !== this.origin(context)) {
+      // A session elsewhere would need our credentials there; refuse rather than leak them or fail oddly.
       throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the registry sent the upload to another host (${quoteUntrusted(url.host)})`);
     }
     return url;
@@ -456,12 +590,25 @@ export class RegistryClient {
   private async call(
     context: CallContext,
     actions: Action[],
-    request: { method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; path?: string; url?: URL; retryable: boolean; maxBytes?: number; body?: Buffer; headers?: Record<string, string> },
+    request: {
+      method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+      path?: string;
+      url?: URL;
+      retryable: boolean;
+      maxBytes?: number;
+      json?: JsonShapeLimits;
+      body?: Buffer;
+      headers?: Record<string, string>;
+    },
     extraScopes: string[] = [],
   ): Promise<HttpResponse> {
     if (this.challenge === undefined) await this.ping();
     const scopes = [repositoryScope(context.repository!, actions), ...extraScopes];
     const url = request.url ?? this.url(request.path!, context);
+    if (url.origin !== this.origin(context)) {
+      // Credentials and tokens are the registry's: a URL a response handed us (upload session, cancel) must stay on it.
+      throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: refused to send the registry's credentials to another host (${quoteUntrusted(url.host)})`);
+    }
     const send = async (authorization: string | undefined) =>
       this.transport.send(
         {
@@ -469,6 +616,7 @@ export class RegistryClient {
           url,
           retryable: request.retryable,
           maxBytes: request.maxBytes ?? SMALL_BODY,
+          ...(request.json === undefined ? {} : { json: request.json }),
           ...(request.body === undefined ? {} : { body: request.body }),
           headers: request.headers ?? {},
           ...(authorization === undefined ? {} : { authorization }),
@@ -479,7 +627,7 @@ export class RegistryClient {
     if (response.status !== 401) return response;
     const challenge = parseChallenge(headerValue(response.headers['www-authenticate']));
     if (challenge !== undefined) this.challenge = challenge;
-    const extra = challenge?.scheme === 'bearer' && challenge.scope !== undefined ? [challenge.scope] : [];
+    const extra = challenge?.scheme === 'bearer' ? acceptableChallengeScopes(challenge.scope, scopes) : [];
     const authorization = await this.authorization([...scopes, ...extra], context, true);
     if (authorization === undefined) {
       throw new CatalogError('REGISTRY_UNAUTHORIZED', `${describe(context)}: the registry requires credentials and none were given for ${this.registry}`, {
@@ -503,7 +651,8 @@ export class RegistryClient {
       if (this.credentials === undefined) return undefined;
       return `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
     }
-    const key = [...new Set(scopes)].sort().join(' ');
+    // A token is the realm's answer for these scopes: another realm or service is another token.
+    const key = [challenge.realm, challenge.service ?? '', ...[...new Set(scopes)].sort()].join(' ');
     const cached = this.tokens.get(key);
     if (!refresh && cached !== undefined && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
     const token = await this.fetchToken(challenge, [...new Set(scopes)], context);
@@ -513,11 +662,9 @@ export class RegistryClient {
 
   private async fetchToken(challenge: Extract<Challenge, { scheme: 'bearer' }>, scopes: string[], context: CallContext): Promise<{ token: string; expiresAt: number }> {
     const tokenContext: CallContext = { ...context, operation: `${context.operation} (token request)` };
-    let realm: URL;
-    try {
-      realm = new URL(challenge.realm);
-    } catch {
-      throw new CatalogError('REGISTRY_AUTH_UNSUPPORTED', `${describe(tokenContext)}: the token realm ${quoteUntrusted(challenge.realm)} is not a URL`);
+    const realm = parseRealm(challenge.realm, describe(tokenContext));
+    if (this.credentials !== undefined) {
+      await assertRealmMayReceiveCredentials(realm, [this.apiHost, this.registry], this.realmPolicy, describe(tokenContext));
     }
     if (challenge.service !== undefined) realm.searchParams.append('service', challenge.service);
     for (const scope of scopes) realm.searchParams.append('scope', scope);
@@ -526,7 +673,7 @@ export class RegistryClient {
     let response: HttpResponse;
     try {
       response = await this.transport.send(
-        { method: 'GET', url: realm, retryable: true, maxBytes: SMALL_BODY * 4, ...(authorization === undefined ? {} : { authorization }) },
+        { method: 'GET', url: realm, retryable: true, maxBytes: MAX_TOKEN_BODY, json: TOKEN_JSON_LIMITS, ...(authorization === undefined ? {} : { authorization }) },
         tokenContext,
       );
     } catch (error) {
@@ -538,13 +685,18 @@ export class RegistryClient {
       });
     }
     if (response.status !== 200) throw statusError(response, tokenContext);
-    const body = parseJson(response.body, tokenContext) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    const token = typeof body.token === 'string' && body.token !== '' ? body.token : body.access_token;
+    const body = parseJson(response, tokenContext) as { token?: unknown; access_token?: unknown; expires_in?: unknown } | null;
+    const token = typeof body?.token === 'string' && body.token !== '' ? body.token : body?.access_token;
     if (typeof token !== 'string' || token === '') {
       throw new CatalogError('REGISTRY_PROTOCOL', `${describe(tokenContext)}: the token server's answer holds no token`);
     }
-    // The spec's default lifetime is 60 s; renew a little early.
-    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
+    // It goes into an Authorization header: visible ASCII only, and of a size a header can carry.
+    if (token.length > MAX_TOKEN_CHARS || !/^[\x21-\x7e]+$/.test(token)) {
+      throw new CatalogError('REGISTRY_PROTOCOL', `${describe(tokenContext)}: the token server's token is not a header-safe string of at most ${MAX_TOKEN_CHARS} characters`);
+    }
+    // The spec's default lifetime is 60 s; renew a little early, and never trust a lifetime past an hour.
+    const claimed = body?.expires_in;
+    const lifetime = typeof claimed === 'number' && Number.isFinite(claimed) && claimed > 0 ? Math.min(claimed, MAX_TOKEN_LIFETIME_SECONDS) : 60;
     return { token, expiresAt: Date.now() + Math.max(0, lifetime - 10) * 1000 };
   }
 
@@ -570,22 +722,25 @@ function withQuery(url: URL, key: string, value: string): URL {
   return new URL(`${text}${text.includes('?') ? '&' : '?'}${key}=${encodeURIComponent(value)}`);
 }
 
-function parseJson(bytes: Buffer, context: CallContext): unknown {
+/** Parses a body the transport read under JSON limits; it must be one well-formed JSON value. */
+function parseJson(response: HttpResponse, context: CallContext): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    if (!response.jsonWellFormed) throw new SyntaxError('not one JSON value');
+    return JSON.parse(response.body.toString('utf8'));
   } catch {
     throw new CatalogError('REGISTRY_PROTOCOL', `${describe(context)}: the response is not valid JSON`);
   }
 }
 
-/** The path of the next page from a `Link: <url>; rel="next"` header, only if it stays on the registry. */
-function nextLink(link: string | undefined, base: URL, apiHost: string): string | undefined {
-  if (link === undefined) return undefined;
-  const match = /<([^>]*)>\s*;\s*rel="?next"?/i.exec(link);
-  if (!match) return undefined;
-  const url = new URL(match[1]!, base);
-  if (url.host !== apiHost && url.host !== base.host) return undefined;
-  return `${url.pathname}${url.search}`;
+function definedLimits(limits: ListLimits): ListLimits {
+  const defined: ListLimits = {};
+  for (const key of ['maxItems', 'maxPages', 'maxBytes'] as const) {
+    const value = limits[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 0) throw new CatalogError('USAGE_LIST_LIMIT', `list limit ${key} must be a non-negative whole number`);
+    defined[key] = value;
+  }
+  return defined;
 }
 
 /** Turns an unexpected status into an error that says what the registry said (escaped). */

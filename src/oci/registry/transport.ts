@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request as undiciRequest } from 'undici';
 import { CatalogError } from '../../errors.ts';
+import { JsonShapeExceeded, JsonShapeGuard, type JsonShapeLimits } from './bounded-json.ts';
 import { isLoopbackHost } from './reference.ts';
 
 /**
  * One HTTP exchange with a registry (or its token server), with the safety
  * rules every call needs: TLS unless plain HTTP was asked for AND the host
  * is loopback; redirects followed by hand so credentials never reach another
- * origin; response bodies capped; 429 and 5xx retried a bounded number of
- * times with capped exponential backoff that honours Retry-After.
+ * origin; response bodies capped while they stream in (bytes, and for
+ * JSON the shape: depth, array items, values), error bodies cut short; 429
+ * and 5xx retried a bounded number of times with capped exponential backoff
+ * that honours Retry-After.
  */
 export interface TransportOptions {
   /** Allow http:// — refused anyway unless the host is loopback. */
@@ -38,6 +41,8 @@ export interface HttpRequest {
   retryable: boolean;
   /** Bodies longer than this fail the call. */
   maxBytes: number;
+  /** A 2xx body is JSON within these limits: checked as it streams, reading stops at the first value past one. */
+  json?: JsonShapeLimits;
 }
 
 export interface HttpResponse {
@@ -47,6 +52,8 @@ export interface HttpResponse {
   /** Where the response finally came from, after redirects. */
   url: URL;
   attempts: number;
+  /** Set when the request gave `json` limits and the status was 2xx: whether the body is one well-formed JSON value. */
+  jsonWellFormed?: boolean;
 }
 
 /** Says where a failure happened; the registry client fills it in. */
@@ -62,10 +69,13 @@ export function describe(context: CallContext): string {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** An error answer is only read for its message: the rest is cut off, not waited for. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export class Transport {
   private readonly options: Required<Omit<TransportOptions, 'ca'>>;
   private readonly agent: Agent;
+  private closed = false;
 
   constructor(options: TransportOptions = {}) {
     this.options = {
@@ -96,6 +106,8 @@ export class Transport {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.agent.close();
   }
 
@@ -167,7 +179,8 @@ export class Transport {
       });
       const status = response.statusCode;
       if (REDIRECTS.has(status) && response.headers.location !== undefined) {
-        await response.body.dump();
+        // A redirect's body is never used: read at most a little of it, then drop the connection.
+        await response.body.dump({ limit: MAX_ERROR_BODY_BYTES }).catch(() => {});
         if (hop >= this.options.maxRedirects) {
           throw new CatalogError('REGISTRY_REDIRECT', `${describe(context)}: more than ${this.options.maxRedirects} redirects`);
         }
@@ -183,8 +196,16 @@ export class Transport {
         url = next;
         continue;
       }
-      const buffer = method === 'HEAD' ? Buffer.alloc(0) : await readCapped(response, request.maxBytes, context);
-      return { status, headers: response.headers, body: buffer, url, attempts: 1 };
+      if (method === 'HEAD') return { status, headers: response.headers, body: Buffer.alloc(0), url, attempts: 1 };
+      if (status < 200 || status > 299) {
+        const prefix = await readPrefix(response, Math.min(request.maxBytes, MAX_ERROR_BODY_BYTES));
+        return { status, headers: response.headers, body: prefix, url, attempts: 1 };
+      }
+      const guard = request.json === undefined ? undefined : new JsonShapeGuard(request.json);
+      const content = await readCapped(response, request.maxBytes, context, guard);
+      const answer: HttpResponse = { status, headers: response.headers, body: content, url, attempts: 1 };
+      if (guard !== undefined) answer.jsonWellFormed = endJson(guard, context);
+      return answer;
     }
   }
 
@@ -211,11 +232,9 @@ export class Transport {
   }
 }
 
-async function readCapped(
-  response: Awaited<ReturnType<typeof undiciRequest>>,
-  maxBytes: number,
-  context: CallContext,
-): Promise<Buffer> {
+type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
+
+async function readCapped(response: UndiciResponse, maxBytes: number, context: CallContext, guard?: JsonShapeGuard): Promise<Buffer> {
   const declared = Number(headerValue(response.headers['content-length']) ?? NaN);
   const tooLarge = () =>
     new CatalogError('REGISTRY_RESPONSE_TOO_LARGE', `${describe(context)}: the response is larger than the ${maxBytes}-byte limit`, {
@@ -230,6 +249,7 @@ async function readCapped(
   const chunks: Buffer[] = [];
   let total = 0;
   let exceeded = false;
+  let shape: JsonShapeExceeded | undefined;
   try {
     for await (const chunk of response.body) {
       const buffer = chunk as Buffer;
@@ -238,16 +258,61 @@ async function readCapped(
         exceeded = true;
         break;
       }
+      try {
+        guard?.write(buffer);
+      } catch (error) {
+        if (!(error instanceof JsonShapeExceeded)) throw error;
+        shape = error;
+        break;
+      }
       chunks.push(buffer);
     }
   } catch (error) {
-    if (!exceeded) throw error;
+    if (!exceeded && shape === undefined) throw error;
   }
-  if (exceeded) {
+  if (exceeded || shape !== undefined) {
     response.body.destroy();
-    throw tooLarge();
+    throw shape === undefined ? tooLarge() : shapeError(shape, context);
   }
   return Buffer.concat(chunks, total);
+}
+
+/** Up to `maxBytes` of a body; the rest is discarded and the connection dropped rather than read. */
+async function readPrefix(response: UndiciResponse, maxBytes: number): Promise<Buffer> {
+  response.body.on('error', () => {});
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of response.body) {
+      const buffer = chunk as Buffer;
+      const room = maxBytes - total;
+      chunks.push(buffer.byteLength > room ? buffer.subarray(0, room) : buffer);
+      total += Math.min(buffer.byteLength, room);
+      if (total >= maxBytes) break;
+    }
+  } catch {
+    // A broken error body still leaves the status to report.
+  }
+  response.body.destroy();
+  return Buffer.concat(chunks, total);
+}
+
+function endJson(guard: JsonShapeGuard, context: CallContext): boolean {
+  try {
+    return guard.end();
+  } catch (error) {
+    if (error instanceof JsonShapeExceeded) throw shapeError(error, context);
+    throw error;
+  }
+}
+
+/** Too many items in a list is a long list; too deep or too many values is an oversized response. */
+function shapeError(error: JsonShapeExceeded, context: CallContext): CatalogError {
+  return new CatalogError(
+    error.limit === 'maxArrayItems' ? 'REGISTRY_LIST_TOO_LONG' : 'REGISTRY_RESPONSE_TOO_LARGE',
+    `${describe(context)}: the response was refused while reading: ${error.message}`,
+    { hint: 'the registry sent more than this content may hold; it was not used' },
+  );
 }
 
 export function headerValue(value: string | string[] | undefined): string | undefined {

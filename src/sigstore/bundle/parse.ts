@@ -63,7 +63,7 @@ export function parseBundleJson(json: unknown, source: string): ParsedBundle {
     );
   }
   const fieldProblems = checkEncodings(json);
-  if (fieldProblems.length > 0) throw bundleInvalid(source, `has malformed fields: ${fieldProblems.join(', ')}`);
+  if (fieldProblems.length > 0) throw bundleInvalid(source, `has malformed fields: ${listSome(fieldProblems)}`);
 
   let bundle: Bundle;
   try {
@@ -177,11 +177,17 @@ function structureFailure(error: unknown, source: string, version: BundleVersion
   if (fields.length > 0 && fields.every((field) => field.startsWith('verificationMaterial.tlogEntries'))) {
     return new VerificationFailure(
       VerifyErrorCode.tlogInvalid,
-      `bundle ${source} (v${version}) lacks the transparency-log evidence its version requires: ${fields.join(', ')}`,
+      `bundle ${source} (v${version}) lacks the transparency-log evidence its version requires: ${listSome(fields)}`,
       { cause: error },
     );
   }
-  return bundleInvalid(source, `is not a valid v${version} bundle: ${fields.join(', ') || 'undecodable'}`, error);
+  return bundleInvalid(source, `is not a valid v${version} bundle: ${listSome(fields) || 'undecodable'}`, error);
+}
+
+/** A bundle can hold thousands of bad entries; the message names the first few and counts the rest. */
+function listSome(items: readonly string[], shown = 5): string {
+  const head = items.slice(0, shown).join(', ');
+  return items.length > shown ? `${head} and ${items.length - shown} more` : head;
 }
 
 function bundleInvalid(source: string, what: string, cause?: unknown): VerificationFailure {

@@ -1,6 +1,6 @@
 import { digestHex, type Digest } from '../../oci/digest.ts';
 import type { Descriptor, ImageManifest } from '../../oci/media-types.ts';
-import type { RegistryClient } from '../../oci/registry/index.ts';
+import type { JsonShapeLimits, RegistryClient } from '../../oci/registry/index.ts';
 import { MAX_BUNDLE_BYTES } from '../bundle/parse.ts';
 import { MAX_SIMPLE_SIGNING_BYTES, SIMPLE_SIGNING_MEDIA_TYPE } from '../payload/simple-signing.ts';
 
@@ -8,10 +8,25 @@ import { MAX_SIMPLE_SIGNING_BYTES, SIMPLE_SIGNING_MEDIA_TYPE } from '../payload/
 export const SIGSTORE_BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const SIGSTORE_BUNDLE_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.[0-9]+\+json|\+json;\s*version=0\.[0-9]+)$/;
 
-/** Referrers read per image: enough for many signers, bounded so a flood cannot stall the step. */
-export const MAX_REFERRERS = 64;
-/** Layers read per legacy .sig manifest. */
-export const MAX_LEGACY_LAYERS = 32;
+/**
+ * Referrers listed per image, over all pages: enough for many signers and
+ * attestations, bounded so a flood cannot stall the step or exhaust its
+ * memory. A longer list fails the image (REGISTRY_LIST_TOO_LONG): we do not
+ * pick a part of it.
+ */
+export const MAX_REFERRERS = 128;
+/** Pages of the referrers API followed per image; real registries answer in one. */
+export const MAX_REFERRER_PAGES = 16;
+/** Bytes of referrers listing read per image, over all pages. */
+export const MAX_REFERRER_LIST_BYTES = 1024 * 1024;
+/** Layers (signatures) of a legacy .sig manifest; cosign adds one per signing. More fails the image. */
+export const MAX_LEGACY_LAYERS = 128;
+/**
+ * Shape of the JSON blobs read (bundles, simple-signing payloads), checked
+ * while they stream in: a real bundle nests about 6 levels and its longest
+ * list is an inclusion proof of at most 64 hashes.
+ */
+export const SIGNATURE_JSON_LIMITS: JsonShapeLimits = { maxDepth: 32, maxArrayItems: 1024, maxValues: 20_000 };
 
 export type SignatureCandidate =
   | {
@@ -63,7 +78,8 @@ export class SignatureDiscovery {
     const tag = `sha256-${digestHex(digest)}.sig`;
     const found = await this.client.manifestDescriptor(repository, tag);
     if (found === undefined) return [];
-    const pulled = await this.client.getManifest(repository, found.digest);
+    // Reading stops at the first layer past the cap: the registry cannot make us hold a million descriptors.
+    const pulled = await this.client.getManifest(repository, found.digest, { maxDescriptors: MAX_LEGACY_LAYERS });
     const layers = (pulled.manifest as Partial<ImageManifest>).layers;
     if (!Array.isArray(layers)) {
       skipped.push(`tag ${tag}: not an image manifest`);
@@ -72,15 +88,15 @@ export class SignatureDiscovery {
     const candidates: SignatureCandidate[] = [];
     for (const [i, layer] of layers.entries()) {
       const source = `tag ${tag} layer ${i}`;
-      if (i >= MAX_LEGACY_LAYERS) {
-        skipped.push(`tag ${tag}: layers past ${MAX_LEGACY_LAYERS} not read`);
-        break;
+      if (!isDescriptor(layer)) {
+        skipped.push(`${source}: not a descriptor`);
+        continue;
       }
       if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
         skipped.push(`${source}: media type is not ${SIMPLE_SIGNING_MEDIA_TYPE}`);
         continue;
       }
-      const payload = await this.client.getBlob(repository, layer.digest, { maxBytes: MAX_SIMPLE_SIGNING_BYTES });
+      const payload = await this.client.getBlob(repository, layer.digest, { maxBytes: MAX_SIMPLE_SIGNING_BYTES, json: SIGNATURE_JSON_LIMITS });
       candidates.push({ format: 'legacy', source, payload, annotations: stringRecord(layer.annotations) });
     }
     return candidates;
@@ -91,16 +107,12 @@ export class SignatureDiscovery {
     digest: Digest,
     skipped: string[],
   ): Promise<{ candidates: SignatureCandidate[]; source: 'api' | 'tag-schema' }> {
-    const listed = await this.client.referrers(repository, digest);
+    const listed = await this.client.referrers(repository, digest, { maxItems: MAX_REFERRERS, maxPages: MAX_REFERRER_PAGES, maxBytes: MAX_REFERRER_LIST_BYTES });
     const candidates: SignatureCandidate[] = [];
     const seen = new Set<string>();
     for (const descriptor of listed.manifests) {
       if (!isDescriptor(descriptor) || seen.has(descriptor.digest)) continue;
       seen.add(descriptor.digest);
-      if (seen.size > MAX_REFERRERS) {
-        skipped.push(`referrers past ${MAX_REFERRERS} not read`);
-        break;
-      }
       const source = `referrer ${descriptor.digest} (${listed.source})`;
       const pulled = await this.client.getManifest(repository, descriptor.digest);
       const manifest = pulled.manifest as Partial<ImageManifest>;
@@ -120,7 +132,7 @@ export class SignatureDiscovery {
         skipped.push(`${source}: holds ${bundleLayers.length} bundle layers, expected 1`);
         continue;
       }
-      const bundle = await this.client.getBlob(repository, bundleLayers[0]!.digest, { maxBytes: MAX_BUNDLE_BYTES });
+      const bundle = await this.client.getBlob(repository, bundleLayers[0]!.digest, { maxBytes: MAX_BUNDLE_BYTES, json: SIGNATURE_JSON_LIMITS });
       candidates.push({ format: 'bundle', source, bundle });
     }
     return { candidates, source: listed.source };

@@ -61,8 +61,31 @@ export function assertSubject(statement: InTotoStatement, artifact: Digest, sour
  * The digest of a predicate: sha256 over its RFC 8785 canonical JSON, so the
  * same predicate gives the same digest however the signer laid it out.
  */
-export function predicateDigest(statement: InTotoStatement): Digest {
+export function predicateDigest(statement: InTotoStatement, source = 'attestation'): Digest {
+  // Canonicalisation recurses once per level: bound the depth first, without recursing ourselves.
+  if (nestingDepth(statement.predicate) > MAX_PREDICATE_DEPTH) {
+    throw new VerificationFailure(VerifyErrorCode.bundleInvalid, `attestation ${source}: the predicate nests deeper than ${MAX_PREDICATE_DEPTH} levels`, {
+      hint: 'real predicates (SLSA provenance, SBOM links) nest a few levels; this one is not usable',
+    });
+  }
   return sha256Digest(canonicalJson.canonicalize(statement.predicate ?? null));
+}
+
+/** Deeper than any real predicate, shallow enough that canonicalising it cannot exhaust the stack. */
+export const MAX_PREDICATE_DEPTH = 64;
+
+/** Nesting depth of a JSON value, walked with an explicit stack; stops counting past the limit. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_PREDICATE_DEPTH) return deepest;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 function mismatch(source: string, what: string): VerificationFailure {
