@@ -125,7 +125,10 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
 
   for (const definition of definitions) {
     const { name, version } = definition;
-    const taskDoc = emitTask(definition, (program) => stepImageReference(registry, program, images.get(program)!.index.digest));
+    const taskDoc = emitTask(definition, (program) => {
+      const image = images.get(program)!;
+      return { reference: stepImageReference(registry, program, image.index.digest), command: image.entrypoint };
+    });
     assertValidTektonDocument(taskDoc, `Task ${name} ${version}`);
     const taskYaml = toYaml(taskDoc);
     const versionDir = join('task', name, version);

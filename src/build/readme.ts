@@ -1,5 +1,6 @@
 import type { TaskDefinition } from './definition.ts';
 import type { VersionRecord } from './catalog-index.ts';
+import { describeBound, resultsBudget } from './results-budget.ts';
 
 /** Markdown table cells may not hold pipes or newlines. */
 function cell(text: string): string {
@@ -68,9 +69,21 @@ export function renderTaskReadme(definition: TaskDefinition, record: VersionReco
     lines.push('');
   }
   if (definition.results.length > 0) {
-    lines.push('## Results', '', '| name | type | description |', '| --- | --- | --- |');
-    for (const result of definition.results) lines.push(`| \`${result.name}\` | ${result.type} | ${cell(result.description)} |`);
-    lines.push('');
+    const budget = resultsBudget(definition);
+    lines.push('## Results', '', '| name | type | at most (bytes) | bound | description |', '| --- | --- | --- | --- | --- |');
+    for (const result of definition.results) {
+      const maxBytes = budget.results.find((sized) => sized.name === result.name)!.maxBytes;
+      lines.push(`| \`${result.name}\` | ${result.type} | ${maxBytes} | ${cell(describeBound(result.bound))} | ${cell(result.description)} |`);
+    }
+    lines.push(
+      '',
+      `All results of a step travel in Tekton's termination message, with Tekton's own entries (\`StartedAt\`, \`Reason\`). ` +
+        `Sizes are counted as written there, JSON-escaped. At these bounds the message takes at most ${budget.worstCase} of the ${budget.limit} bytes ` +
+        `a step has: Tekton allows 4096 per container, and the kubelet keeps 12288 per pod, shared by its ${budget.containers} containers ` +
+        "(the steps, Tekton's `prepare` init container, and two that a service mesh may inject). The build fails when a Task could exceed it, " +
+        `and each step refuses to write a value above its bound (\`TEKTON_CATALOG_RESULT_LIMITS\` carries the bounds to the step).`,
+      '',
+    );
   }
 
   lines.push('## Step images', '', '| program | image (multi-arch index) |', '| --- | --- |');

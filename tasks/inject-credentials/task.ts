@@ -99,8 +99,17 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
     },
   ],
   results: [
-    { name: 'fingerprints', description: 'JSON object: each written path to sha256:<hex> of its content (never the content). "{}" after cleanup.' },
-    { name: 'paths', description: 'JSON list of the paths written (inject) or removed (cleanup), relative to the credentials workspace.' },
+    {
+      name: 'fingerprints',
+      description: 'JSON object: each written path to sha256:<hex> of its content (never the content). "{}" after cleanup.',
+      // At most 8 files (opaque-files), each path at most 54 bytes (files/ and 48): 8 entries of 133 escaped bytes.
+      bound: { kind: 'json', maxBytes: 1100, why: 'at most 8 paths of at most 54 bytes, each with its sha256' },
+    },
+    {
+      name: 'paths',
+      description: 'JSON list of the paths written (inject) or removed (cleanup), relative to the credentials workspace.',
+      bound: { kind: 'json', maxBytes: 1536, why: 'cleanup lists what fits and ends with "… N more"' },
+    },
   ],
   steps: [
     {
