@@ -22,6 +22,7 @@ import { buildStepImage, type Arch, type StepImage } from './image.ts';
 import { pullBaseImage } from './image/pull-base.ts';
 import { loadTaskDefinitions } from './load-definitions.ts';
 import { renderCatalogReadme, renderTaskReadme } from './readme.ts';
+import { renderRunTest } from './run-test.ts';
 import { emitTask } from './task-emitter.ts';
 import { checkVersion, taskInterface } from './versioning.ts';
 
@@ -175,6 +176,8 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
       sample.documents.forEach((doc, i) => assertValidTektonDocument(doc, `Task ${name} sample ${sample.file} document ${i + 1}`));
       files.set(join(versionDir, 'samples', sample.file), toYamlStream(sample.documents));
     }
+    const runTest = renderRunTest(definition);
+    if (runTest !== undefined) files.set(join(versionDir, 'tests', 'run.yaml'), runTest);
     latestTasks.push({ name, yaml: taskYaml });
     report.tasks.push({
       name,

@@ -132,6 +132,23 @@ export const SampleSchema = z
   })
   .strict();
 
+/**
+ * A Task version's end-to-end test in the tektoncd/catalog convention
+ * (TEP-0003): the generator writes the documents to
+ * catalog/task/<name>/<version>/tests/run.yaml. A maintainer applies the Task
+ * and then this file on a real cluster; every TaskRun and PipelineRun in it
+ * must succeed. The repository's tests run the same file in the chroot
+ * harness (test/harness/run-yaml.ts). Written in tasks/<name>/tests/run.ts.
+ */
+export const RunTestSchema = z
+  .object({
+    /** What the run checks, one sentence for the README. */
+    description: z.string().min(1),
+    /** TaskRuns and PipelineRuns that reference the Task by name, and the Secrets and ConfigMaps they bind. */
+    documents: z.array(z.record(z.string(), z.unknown())).min(1),
+  })
+  .strict();
+
 export const TaskDefinitionSchema = z
   .object({
     name: dnsLabel,
@@ -151,6 +168,8 @@ export const TaskDefinitionSchema = z
     /** Markdown appended to the generated README (usage notes, RBAC, bindings). */
     notes: z.string().optional(),
     samples: z.array(SampleSchema).default([]),
+    /** From tasks/<name>/tests/run.ts (load-definitions.ts adds it). */
+    tests: RunTestSchema.optional(),
   })
   .strict();
 
@@ -167,4 +186,11 @@ export type ResultBound = z.output<typeof ResultBoundSchema>;
  */
 export function defineTask(input: TaskDefinitionInput): TaskDefinition {
   return TaskDefinitionSchema.parse(input);
+}
+
+export type RunTest = z.output<typeof RunTestSchema>;
+
+/** Declares a Task's tests/run.yaml (the default export of tasks/<name>/tests/run.ts). */
+export function defineRunTest(input: z.input<typeof RunTestSchema>): RunTest {
+  return RunTestSchema.parse(input);
 }

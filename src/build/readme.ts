@@ -105,6 +105,23 @@ export function renderTaskReadme(definition: TaskDefinition, record: VersionReco
     for (const sample of definition.samples) lines.push(`- [samples/${sample.file}](samples/${sample.file}): ${sample.description}`);
     lines.push('');
   }
+  if (definition.tests !== undefined) {
+    lines.push(
+      '## Test on a cluster',
+      '',
+      `[tests/run.yaml](tests/run.yaml) exercises this version on a real cluster, in the tektoncd/catalog convention (TEP-0003): ${definition.tests.description}`,
+      '',
+      '```sh',
+      `kubectl create namespace ${name}-test`,
+      `kubectl -n ${name}-test apply -f catalog/task/${name}/${version}/${name}.yaml`,
+      `kubectl -n ${name}-test create -f catalog/task/${name}/${version}/tests/run.yaml`,
+      `kubectl -n ${name}-test get taskruns,pipelineruns -w   # every run must reach Succeeded`,
+      '```',
+      '',
+      "The repository's tests run the same file in the chroot harness (see the top README's Testing section for what that does and does not prove).",
+      '',
+    );
+  }
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
