@@ -1,4 +1,12 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
+
+/**
+ * The fingerprints result at its largest, escaped as in Tekton's termination
+ * message: the most files any Secret type writes (Opaque's, under files/),
+ * each `\"path\":\"sha256:<64 hex>\"`, in braces and separated by commas.
+ */
+const FINGERPRINTS_MAX_BYTES = 2 + MAX_OPAQUE_FILES * (2 + 'files/'.length + MAX_OPAQUE_PATH_CHARS + 2 + 1 + 2 + 71 + 2) + (MAX_OPAQUE_FILES - 1);
 
 const HOST = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$';
 
@@ -102,8 +110,11 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
     {
       name: 'fingerprints',
       description: 'JSON object: each written path to sha256:<hex> of its content (never the content). "{}" after cleanup.',
-      // At most 8 files (opaque-files), each path at most 54 bytes (files/ and 48): 8 entries of 133 escaped bytes.
-      bound: { kind: 'json', maxBytes: 1100, why: 'at most 8 paths of at most 54 bytes, each with its sha256' },
+      bound: {
+        kind: 'json',
+        maxBytes: FINGERPRINTS_MAX_BYTES,
+        why: `at most ${MAX_OPAQUE_FILES} paths of at most ${'files/'.length + MAX_OPAQUE_PATH_CHARS} bytes, each with its sha256`,
+      },
     },
     {
       name: 'paths',

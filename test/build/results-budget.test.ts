@@ -10,7 +10,9 @@ import { defineTask, type TaskDefinitionInput } from '../../src/build/definition
 import { loadTaskDefinitions } from '../../src/build/load-definitions.ts';
 import { assertResultsFit, DIGEST_BYTES, resultMaxBytes, resultsBudget } from '../../src/build/results-budget.ts';
 import { emitTask } from '../../src/build/task-emitter.ts';
-import { RESULT_LIMITS_ENV } from '../../src/step/results.ts';
+import { injectionResults } from '../../src/credentials/injector.ts';
+import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
+import { RESULT_LIMITS_ENV, resultValueBytes } from '../../src/step/results.ts';
 import { terminationMessageLimit, worstCaseMessageBytes } from '../../src/tekton/termination-message.ts';
 import { builtCatalog } from '../harness/catalog-build.ts';
 import { repoRoot } from '../harness/shared.ts';
@@ -119,6 +121,13 @@ t.test('every catalog Task declares a bound for every result, fits its budget, a
       t.equal(limits, budget.results.length > 0 ? expected : undefined, `${definition.name}: the step gets every bound`);
     }
   }
+});
+
+t.test('a bound derived from a program cap holds at that cap: inject-credentials fingerprints', async (t) => {
+  const definitions = await loadTaskDefinitions(join(repoRoot, 'tasks'));
+  const bound = resultMaxBytes(definitions.find((d) => d.name === 'inject-credentials')!.results.find((r) => r.name === 'fingerprints')!.bound)!;
+  const files = Array.from({ length: MAX_OPAQUE_FILES }, (_, i) => ({ path: `files/${String(i).padEnd(MAX_OPAQUE_PATH_CHARS, 'x')}`, sha256: 'f'.repeat(64) }));
+  t.equal(resultValueBytes(injectionResults(files).fingerprints), bound, 'the most files with the longest paths take exactly the bound');
 });
 
 // Tekton Chains (tektoncd/chains pkg/artifacts/signable.go) signs and attests
