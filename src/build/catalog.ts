@@ -35,6 +35,7 @@ import { buildStepImage, type Arch, type StepImage } from './image.ts';
 import { pullBaseImage } from './image/pull-base.ts';
 import { loadTaskDefinitions } from './load-definitions.ts';
 import { renderCatalogReadme, renderTaskReadme } from './readme.ts';
+import { renderRunTest } from './run-test.ts';
 import { CHANGES_ANNOTATION, changesAnnotation, renderChangelog, versionChanges } from './release-notes.ts';
 import { compareVersions, highestVersion } from './semver.ts';
 import { emitTask } from './task-emitter.ts';
@@ -208,7 +209,10 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
     const emitted = new Map<string, { definition: TaskDefinition; yaml: string; record: Omit<VersionRecord, 'bundle'> }>();
     for (const definition of definitions) {
       const { name, version } = definition;
-      const taskDoc = emitTask(definition, (program) => stepImageReference(registry, program, version, images.get(program)!.index.digest));
+      const taskDoc = emitTask(definition, (program) => {
+        const image = images.get(program)!;
+        return { reference: stepImageReference(registry, program, version, image.index.digest), command: image.entrypoint };
+      });
       (taskDoc.metadata.annotations as Record<string, string>)[CHANGES_ANNOTATION] = changesAnnotation(
         versionChanges(name, index.tasks[name], version, { interface: taskInterface(definition), deprecated: definition.deprecated }),
       );
@@ -327,6 +331,8 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
       files.set(join(versionDir, `${name}.yaml`), yaml);
       files.set(join(versionDir, 'README.md'), renderTaskReadme(definition, index.tasks[name]!.versions[version]!));
       for (const sample of definition.samples) files.set(join(versionDir, 'samples', sample.file), toYamlStream(sample.documents));
+      const runTest = renderRunTest(definition);
+      if (runTest !== undefined) files.set(join(versionDir, 'tests', 'run.yaml'), runTest);
     }
     for (const name of Object.keys(index.tasks)) files.set(join('task', name, 'CHANGELOG.md'), renderChangelog(name, index));
     files.set('README.md', renderCatalogReadme(index));

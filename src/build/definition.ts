@@ -55,12 +55,46 @@ export const WorkspaceDefinitionSchema = z
   })
   .strict();
 
+/** Characters Go's JSON encoder writes as they are: a value made only of them takes its own length in the termination message. */
+const TERMINATION_SAFE = /^[\x20-\x7e]*$/;
+const terminationSafe = z
+  .string()
+  .regex(TERMINATION_SAFE, 'must be printable ASCII')
+  .refine((value) => !/["\\<>&]/.test(value), 'must not hold ", \\, <, > or & (Tekton escapes them in the termination message)');
+
+/**
+ * The most a result can hold, declared per result: Tekton carries all of a
+ * step's results in one termination message of at most 4096 bytes (less in
+ * a pod with many containers), so the build adds these bounds up and fails
+ * when a Task could overflow (src/build/results-budget.ts). `maxBytes` is
+ * counted as the value appears in that message, JSON-escaped; the step
+ * programs check every value against it before writing (src/step/results.ts).
+ */
+export const ResultBoundSchema = z.discriminatedUnion('kind', [
+  /** sha256:<64 hex>, or "" when `orEmpty`. */
+  z.object({ kind: z.literal('digest'), orEmpty: z.boolean().default(false) }).strict(),
+  z.object({ kind: z.literal('boolean') }).strict(),
+  z.object({ kind: z.literal('enum'), values: z.array(terminationSafe).min(1) }).strict(),
+  /** A non-negative decimal count up to `max`. */
+  z.object({ kind: z.literal('count'), max: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }).strict(),
+  /**
+   * JSON (a list or object) or free text, at most `maxBytes` once escaped;
+   * `why` says what keeps it there. `maxBytes: 'rest'` (one result per Task
+   * at most) takes whatever the other results leave of the budget, so a
+   * list's length limit comes straight from the budget computation.
+   */
+  z.object({ kind: z.literal('json'), maxBytes: z.union([z.number().int().positive(), z.literal('rest')]), why: z.string().min(1) }).strict(),
+  z.object({ kind: z.literal('text'), maxBytes: z.union([z.number().int().positive(), z.literal('rest')]), why: z.string().min(1) }).strict(),
+]);
+
 export const ResultDefinitionSchema = z
   .object({
     // Tekton allows upper case (the issue's VALIDATED result); keep the catalog's other names lower case.
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, "_" and "-"'),
     description: z.string().min(1),
     type: z.enum(['string', 'array', 'object']).default('string'),
+    /** Every catalog Task declares one (a test checks); without it a result may take DEFAULT_RESULT_BOUND_BYTES. */
+    bound: ResultBoundSchema.optional(),
   })
   .strict();
 
@@ -114,6 +148,23 @@ export const SampleSchema = z
   })
   .strict();
 
+/**
+ * A Task version's end-to-end test in the tektoncd/catalog convention
+ * (TEP-0003): the generator writes the documents to
+ * catalog/task/<name>/<version>/tests/run.yaml. A maintainer applies the Task
+ * and then this file on a real cluster; every TaskRun and PipelineRun in it
+ * must succeed. The repository's tests run the same file in the chroot
+ * harness (test/harness/run-yaml.ts). Written in tasks/<name>/tests/run.ts.
+ */
+export const RunTestSchema = z
+  .object({
+    /** What the run checks, one sentence for the README. */
+    description: z.string().min(1),
+    /** TaskRuns and PipelineRuns that reference the Task by name, and the Secrets and ConfigMaps they bind. */
+    documents: z.array(z.record(z.string(), z.unknown())).min(1),
+  })
+  .strict();
+
 export const TaskDefinitionSchema = z
   .object({
     name: dnsLabel,
@@ -134,6 +185,8 @@ export const TaskDefinitionSchema = z
     notes: z.string().optional(),
     samples: z.array(SampleSchema).default([]),
     deprecated: DeprecationSchema.optional(),
+    /** From tasks/<name>/tests/run.ts (load-definitions.ts adds it). */
+    tests: RunTestSchema.optional(),
   })
   .strict();
 
@@ -141,6 +194,8 @@ export type TaskDefinitionInput = z.input<typeof TaskDefinitionSchema>;
 export type TaskDefinition = z.output<typeof TaskDefinitionSchema>;
 export type ParamDefinition = z.output<typeof ParamDefinitionSchema>;
 export type StepDefinition = z.output<typeof StepDefinitionSchema>;
+export type ResultDefinition = z.output<typeof ResultDefinitionSchema>;
+export type ResultBound = z.output<typeof ResultBoundSchema>;
 
 /**
  * Declares a Task. Parsing happens here, at import time, so a broken
@@ -148,4 +203,11 @@ export type StepDefinition = z.output<typeof StepDefinitionSchema>;
  */
 export function defineTask(input: TaskDefinitionInput): TaskDefinition {
   return TaskDefinitionSchema.parse(input);
+}
+
+export type RunTest = z.output<typeof RunTestSchema>;
+
+/** Declares a Task's tests/run.yaml (the default export of tasks/<name>/tests/run.ts). */
+export function defineRunTest(input: z.input<typeof RunTestSchema>): RunTest {
+  return RunTestSchema.parse(input);
 }

@@ -26,6 +26,7 @@ const PINNED_IMAGE = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0
 interface EmittedStep {
   name: string;
   image: string;
+  command?: string[];
   script?: string;
   securityContext?: unknown;
   computeResources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -50,6 +51,11 @@ export function hardeningViolations(step: EmittedStep): string[] {
   if (step.script !== undefined && step.script.includes('$(')) {
     problems.push('script holds a $(...) substitution; pass values through env or args instead');
   }
+  // Without a command Tekton's controller looks the entrypoint up in the registry before the pod can start.
+  if (step.script === undefined && !(Array.isArray(step.command) && step.command.length > 0 && step.command[0]!.startsWith('/'))) {
+    problems.push("has no command: set it to the image's Entrypoint (an absolute path first) so Tekton never looks it up in the registry");
+  }
+  if (step.script !== undefined && step.command !== undefined) problems.push('sets both script and command, which Tekton refuses');
   return problems;
 }
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { CatalogError } from '../errors.ts';
 import { createdFromEpoch, buildImageConfig, buildImageIndex, buildImageManifest, linuxPlatform, type ContainerConfig } from '../oci/image-config.ts';
 import type { OciLayout } from '../oci/layout.ts';
-import { Annotation, MediaType, type Descriptor } from '../oci/media-types.ts';
+import { Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/media-types.ts';
+import type { OciImageConfig } from '../oci/image-config.ts';
 import { buildTarLayer } from '../oci/tar-layer.ts';
 import { stepRefName } from './dist-layout.ts';
 import { loadBaseImage, parseBaseReference, type BaseImageLayers } from './image/base.ts';
@@ -26,6 +27,12 @@ export interface StepImage {
   refName: string;
   index: Descriptor;
   platforms: StepImagePlatform[];
+  /**
+   * The Entrypoint of the image config, read back from the built blobs and
+   * the same on every platform: what emitted steps set as their `command`,
+   * so Tekton never has to look it up in a registry.
+   */
+  entrypoint: string[];
 }
 
 export interface BuildStepImageOptions {
@@ -64,6 +71,11 @@ export const IMAGE_ENV = [
 ];
 
 export { stepRefName };
+
+/** The Entrypoint every step image's config gets: node running the program's bundle. */
+export function stepEntrypoint(program: string): string[] {
+  return [NODE_PATH, `${APP_DIR}/${program}.mjs`];
+}
 
 /**
  * Builds the multi-arch image of one step program into a shared layout and
@@ -108,7 +120,7 @@ export async function buildStepImage(options: BuildStepImageOptions): Promise<St
   const container: ContainerConfig = {
     User: `${NONROOT_UID}:${NONROOT_UID}`,
     Env: IMAGE_ENV,
-    Entrypoint: [NODE_PATH, `${APP_DIR}/${options.program}.mjs`],
+    Entrypoint: stepEntrypoint(options.program),
     WorkingDir: WORKING_DIR,
     Labels: labels,
   };
@@ -155,7 +167,40 @@ export async function buildStepImage(options: BuildStepImageOptions): Promise<St
   const refName = stepRefName(options.program);
   await options.layout.tag(refName, indexBlob.descriptor);
   options.log?.(`image: ${refName} ${indexBlob.descriptor.digest} (${built.map((p) => `${p.arch} ${formatMiB(p.compressedSize)} compressed`).join(', ')})`);
-  return { program: options.program, refName, index: indexBlob.descriptor, platforms: built };
+  const entrypoint = await imageEntrypoint(options.layout, indexBlob.descriptor, refName);
+  return { program: options.program, refName, index: indexBlob.descriptor, platforms: built, entrypoint };
+}
+
+/**
+ * The Entrypoint of a multi-platform image, read from each platform's
+ * config blob in the layout. Every platform must agree: Tekton runs the
+ * step's one `command` on whichever node architecture the pod lands on.
+ */
+export async function imageEntrypoint(layout: OciLayout, index: Descriptor, what: string): Promise<string[]> {
+  const manifests = (await layout.readJson<ImageIndex>(index.digest)).manifests;
+  const found: { platform: string; entrypoint: string[] | undefined }[] = [];
+  for (const entry of manifests) {
+    const manifest = await layout.readJson<ImageManifest>(entry.digest);
+    const config = await layout.readJson<OciImageConfig>(manifest.config.digest);
+    const platform = entry.platform ? `${entry.platform.os}/${entry.platform.architecture}` : entry.digest;
+    found.push({ platform, entrypoint: config.config?.Entrypoint });
+  }
+  const missing = found.filter((item) => !item.entrypoint || item.entrypoint.length === 0);
+  if (found.length === 0 || missing.length > 0) {
+    throw new CatalogError('IMAGE_ENTRYPOINT_MISSING', `${what}: no Entrypoint in the image config for ${missing.map((item) => item.platform).join(', ') || 'any platform'}`, {
+      hint: 'every step image must set an Entrypoint, which the generator writes into the step as its command',
+    });
+  }
+  const first = JSON.stringify(found[0]!.entrypoint);
+  const differing = found.filter((item) => JSON.stringify(item.entrypoint) !== first);
+  if (differing.length > 0) {
+    throw new CatalogError(
+      'IMAGE_ENTRYPOINT_MISMATCH',
+      `${what}: the platforms disagree on the Entrypoint: ${found.map((item) => `${item.platform} ${JSON.stringify(item.entrypoint)}`).join('; ')}`,
+      { hint: 'a step has one command for every node architecture; build every platform with the same Entrypoint' },
+    );
+  }
+  return found[0]!.entrypoint!;
 }
 
 /** Runtime layer builders are shared per cache and lock, so a catalog build assembles each runtime layer once. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,7 +9,8 @@ import { TaskDefinitionSchema, type TaskDefinition } from './definition.ts';
 /**
  * Imports every tasks/<name>/task.ts and checks its default export. The
  * folder name must equal the Task name, so a Task is always found where its
- * name says.
+ * name says. A tasks/<name>/tests/run.ts, when present, is the Task's
+ * tests/run.yaml (TEP-0003).
  */
 export async function loadTaskDefinitions(tasksDir: string): Promise<TaskDefinition[]> {
   const entries = await readdir(tasksDir, { withFileTypes: true });
@@ -22,7 +24,16 @@ export async function loadTaskDefinitions(tasksDir: string): Promise<TaskDefinit
     } catch (error) {
       throw definitionError(folder, error);
     }
-    const parsed = TaskDefinitionSchema.safeParse(module.default);
+    const runTest = join(tasksDir, folder, 'tests', 'run.ts');
+    let tests: unknown;
+    if (existsSync(runTest)) {
+      try {
+        tests = ((await import(pathToFileURL(runTest).href)) as { default?: unknown }).default;
+      } catch (error) {
+        throw definitionError(folder, error);
+      }
+    }
+    const parsed = TaskDefinitionSchema.safeParse(tests === undefined ? module.default : { ...(module.default as object), tests });
     if (!parsed.success) throw definitionError(folder, parsed.error);
     if (parsed.data.name !== folder) {
       throw new CatalogError('DEFINITION_NAME_MISMATCH', `tasks/${folder}/task.ts declares a Task named ${parsed.data.name}`, {

@@ -1,6 +1,7 @@
 import type { TaskDefinition } from './definition.ts';
 import type { CatalogIndex, VersionRecord } from './catalog-index.ts';
 import { releaseTag } from './annotations.ts';
+import { describeBound, resultsBudget } from './results-budget.ts';
 import { compareVersions } from './semver.ts';
 
 /** Markdown table cells may not hold pipes or newlines. */
@@ -75,9 +76,21 @@ export function renderTaskReadme(definition: TaskDefinition, record: VersionReco
     lines.push('');
   }
   if (definition.results.length > 0) {
-    lines.push('## Results', '', '| name | type | description |', '| --- | --- | --- |');
-    for (const result of definition.results) lines.push(`| \`${result.name}\` | ${result.type} | ${cell(result.description)} |`);
-    lines.push('');
+    const budget = resultsBudget(definition);
+    lines.push('## Results', '', '| name | type | at most (bytes) | bound | description |', '| --- | --- | --- | --- | --- |');
+    for (const result of definition.results) {
+      const maxBytes = budget.results.find((sized) => sized.name === result.name)!.maxBytes;
+      lines.push(`| \`${result.name}\` | ${result.type} | ${maxBytes} | ${cell(describeBound(result.bound))} | ${cell(result.description)} |`);
+    }
+    lines.push(
+      '',
+      `All results of a step travel in Tekton's termination message, with Tekton's own entries (\`StartedAt\`, \`Reason\`). ` +
+        `Sizes are counted as written there, JSON-escaped. At these bounds the message takes at most ${budget.worstCase} of the ${budget.limit} bytes ` +
+        `a step has: Tekton allows 4096 per container, and the kubelet keeps 12288 per pod, shared by its ${budget.containers} containers ` +
+        "(the steps, Tekton's `prepare` init container, and two that a service mesh may inject). The build fails when a Task could exceed it, " +
+        `and each step refuses to write a value above its bound (\`TEKTON_CATALOG_RESULT_LIMITS\` carries the bounds to the step).`,
+      '',
+    );
   }
 
   lines.push('## Step images', '', '| program | image (multi-arch index, tagged with the Task version it was built for) |', '| --- | --- |');
@@ -98,6 +111,23 @@ export function renderTaskReadme(definition: TaskDefinition, record: VersionReco
     lines.push('## Samples', '');
     for (const sample of definition.samples) lines.push(`- [samples/${sample.file}](samples/${sample.file}): ${sample.description}`);
     lines.push('');
+  }
+  if (definition.tests !== undefined) {
+    lines.push(
+      '## Test on a cluster',
+      '',
+      `[tests/run.yaml](tests/run.yaml) exercises this version on a real cluster, in the tektoncd/catalog convention (TEP-0003): ${definition.tests.description}`,
+      '',
+      '```sh',
+      `kubectl create namespace ${name}-test`,
+      `kubectl -n ${name}-test apply -f catalog/task/${name}/${version}/${name}.yaml`,
+      `kubectl -n ${name}-test create -f catalog/task/${name}/${version}/tests/run.yaml`,
+      `kubectl -n ${name}-test get taskruns,pipelineruns -w   # every run must reach Succeeded`,
+      '```',
+      '',
+      "The repository's tests run the same file in the chroot harness (see the top README's Testing section for what that does and does not prove).",
+      '',
+    );
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -1,18 +1,39 @@
 import { CatalogError } from '../errors.ts';
+import { formatResultLimits, RESULT_LIMITS_ENV } from '../step/results.ts';
 import type { TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
+import { stepEntrypoint } from './image.ts';
+import { assertResultsFit } from './results-budget.ts';
 
 export const TEKTON_PLATFORMS = 'linux/amd64,linux/arm64';
 
 /** With `tekton.dev/deprecated: "true"` (tektoncd/catalog, Artifact Hub): what to use instead. */
 export const REPLACEMENT_ANNOTATION = 'hardened-tekton.github.io/replacement';
 
-/** Maps a step program to its pinned image reference (`<prefix>/steps/<program>@sha256:…`). */
-export type ImageResolver = (program: string) => string;
+/** A built step image: its pinned reference and the Entrypoint read from its config (the same on every platform). */
+export interface ResolvedStepImage {
+  reference: string;
+  command: string[];
+}
+
+/**
+ * Maps a step program to its pinned image (`<prefix>/steps/<program>@sha256:…`).
+ * The catalog build returns the command read back from the built image; a
+ * bare reference (unit tests that emit without building) gets the
+ * Entrypoint buildStepImage writes into every step image.
+ */
+export type ImageResolver = (program: string) => ResolvedStepImage | string;
 
 /**
  * Turns a definition into a Tekton v1 Task, in the key order the
  * tektoncd/catalog uses, with every step hardened and pinned by digest.
+ *
+ * Every step sets `command` to its image's Entrypoint. Tekton's entrypoint
+ * wrapper must know the command before the pod starts; without one in the
+ * YAML the controller fetches the image config from the registry, which
+ * needs pull credentials the controller can read and fails outright in an
+ * air-gapped cluster (tektoncd/pipeline docs/container-contract.md: "we
+ * highly recommend that you always specify a command value").
  */
 export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver) {
   for (const step of definition.steps) {
@@ -23,18 +44,33 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
         { hint: 'Tekton pastes substitutions into the script as code; pass the value through env or args instead' },
       );
     }
+    if (step.env.some((variable) => variable.name === RESULT_LIMITS_ENV)) {
+      throw new CatalogError('BUILD_RESERVED_ENV', `Task ${definition.name}, step ${step.name}: ${RESULT_LIMITS_ENV} is set by the generator`, {
+        hint: 'declare each result with its bound instead',
+      });
+    }
   }
-  const steps = definition.steps.map((step) => ({
-    name: step.name,
-    image: resolveImage(step.program),
-    ...(step.args.length > 0 ? { args: step.args } : {}),
-    ...(step.env.length > 0 ? { env: step.env } : {}),
-    ...(step.script !== undefined ? { script: step.script } : {}),
-    computeResources: step.computeResources,
-    securityContext: hardenedSecurityContext(),
-    volumeMounts: [TMP_MOUNT],
-    ...(step.onError ? { onError: step.onError } : {}),
-  }));
+  const budget = assertResultsFit(definition);
+  // Every step's termination message carries all results written so far, so every step checks against every bound.
+  const limitsEnv = budget.results.length > 0 ? [{ name: RESULT_LIMITS_ENV, value: formatResultLimits(budget.results) }] : [];
+  const steps = definition.steps.map((step) => {
+    const resolved = resolveImage(step.program);
+    const image = typeof resolved === 'string' ? { reference: resolved, command: stepEntrypoint(step.program) } : resolved;
+    const env = [...step.env, ...limitsEnv];
+    return {
+      name: step.name,
+      image: image.reference,
+      // Tekton refuses command together with script: a script is the command.
+      ...(step.script === undefined ? { command: image.command } : {}),
+      ...(step.args.length > 0 ? { args: step.args } : {}),
+      ...(env.length > 0 ? { env } : {}),
+      ...(step.script !== undefined ? { script: step.script } : {}),
+      computeResources: step.computeResources,
+      securityContext: hardenedSecurityContext(),
+      volumeMounts: [TMP_MOUNT],
+      ...(step.onError ? { onError: step.onError } : {}),
+    };
+  });
   assertHardened(definition.name, steps);
 
   return {

@@ -7,7 +7,7 @@ import { Redactor } from '../../src/credentials/redactor.ts';
 import { isSecretType } from '../../src/credentials/secret.ts';
 import { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from '../../src/credentials/writers/basic-auth.ts';
 import { readEnv } from '../../src/step/env.ts';
-import { writeResult, MAX_RESULT_BYTES } from '../../src/step/results.ts';
+import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
@@ -172,12 +172,17 @@ async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
   return ExitCode.rejected;
 }
 
-/** A JSON list that fits a result: entries beyond the budget become one "… N more" entry. */
+/**
+ * A JSON list that fits the paths result's bound, measured as Tekton's
+ * termination message counts it (escaped): entries beyond it become one
+ * "… N more" entry.
+ */
 function boundedJsonList(items: readonly string[]): string {
+  const limit = resultLimit('paths');
   const kept: string[] = [];
   for (let i = 0; i < items.length; i++) {
     const candidate = [...kept, items[i]!, `… ${items.length} more`];
-    if (Buffer.byteLength(JSON.stringify(candidate)) > MAX_RESULT_BYTES) {
+    if (resultValueBytes(JSON.stringify(candidate)) > limit) {
       return JSON.stringify([...kept, `… ${items.length - i} more`]);
     }
     kept.push(items[i]!);

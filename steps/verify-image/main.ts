@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
-import { isLoopbackHost, parseTrustedRealms } from '../../src/oci/registry/index.ts';
+import { formatReference, isLoopbackHost, parseReference, parseTrustedRealms } from '../../src/oci/registry/index.ts';
 import { VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
 import { ImageVerifier, type ImageVerification } from '../../src/sigstore/image-verifier.ts';
 import { VerificationKey } from '../../src/sigstore/keys/public-key.ts';
@@ -12,7 +12,7 @@ import { MAX_TRUSTED_ROOT_BYTES, SigstoreTrustedRoot } from '../../src/sigstore/
 import { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { envBoolean, readEnv } from '../../src/step/env.ts';
-import { writeResult } from '../../src/step/results.ts';
+import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
@@ -50,8 +50,10 @@ options:
   TASK_NAME             label for the metrics (default ${NAME})
   TEKTON_RESULTS_DIR    results folder (default /tekton/results)
 
-results: verified-images (JSON list of registry/repository@sha256:…), signer-identity and signer-issuer
-(JSON lists of the distinct values), attestation-predicate-digests (JSON list, when required).
+results: verified-images (JSON list of registry/repository@sha256:…), verified-image (the one reference when a
+single image was given, else empty), signer-identity and signer-issuer (JSON lists of the distinct values),
+attestation-predicate-digests (JSON list, when required). How many images one run may verify follows from the
+Task's results budget (TEKTON_CATALOG_RESULT_LIMITS); a list that cannot fit is refused before any registry is asked.
 exit codes: 0 every image verified, 1 an image was rejected (one line per image with its reason code),
 2 bad arguments or configuration, 3 internal failure.
 `;
@@ -89,7 +91,8 @@ const REALM_SETTING = 'the verify-image param "trusted-token-realms"';
 
 /** Images verified at once: enough to hide registry latency, few enough to be polite. */
 const CONCURRENCY = 4;
-const MAX_IMAGES = 100;
+/** What a digest adds to registry/repository: "@sha256:" and 64 hex digits. */
+const DIGEST_SUFFIX_BYTES = 72;
 
 function parseArgs(argv: readonly string[]): { help: true } | { help: false; images: string[] } {
   if (argv[0] === '--help' || argv[0] === '-h') return { help: true };
@@ -97,8 +100,58 @@ function parseArgs(argv: readonly string[]): { help: true } | { help: false; ima
   // Everything after --images is an image, even if it looks like a flag: params never become options.
   const images = argv.slice(1).filter((image) => image !== '');
   if (images.length === 0) throw usage('give at least one image reference after --images');
-  if (images.length > MAX_IMAGES) throw usage(`at most ${MAX_IMAGES} images per run`);
   return { help: false, images };
+}
+
+/**
+ * The verified reference an input becomes (registry/repository@sha256:…),
+ * known before any registry is asked since a digest has a fixed length. An
+ * input that does not parse is rejected later; its length stands in here.
+ */
+function expectedReference(input: string): string {
+  try {
+    const { registry, repository } = parseReference(input);
+    return `${formatReference({ registry, repository })}@sha256:${'0'.repeat(DIGEST_SUFFIX_BYTES - 8)}`;
+  } catch {
+    return `${input}@sha256:${'0'.repeat(DIGEST_SUFFIX_BYTES - 8)}`;
+  }
+}
+
+/**
+ * Refuses, before any network access, a run whose results could not be
+ * written: the Task's result limits (from its results budget) decide how
+ * many images fit, not a constant here. Better a usage error up front than
+ * a TaskRun that fails after verifying everything.
+ */
+function checkResultsFit(images: readonly string[], attestationRequired: boolean): void {
+  const references = images.map(expectedReference);
+  const listLimit = resultLimit('verified-images');
+  const listBytes = resultValueBytes(JSON.stringify(references));
+  if (listBytes > listLimit) {
+    let fits = 0;
+    while (fits < references.length && resultValueBytes(JSON.stringify(references.slice(0, fits + 1))) <= listLimit) fits++;
+    throw new CatalogError(
+      'USAGE_TOO_MANY_IMAGES',
+      `the ${images.length} images in the images param would take ${listBytes} bytes in the verified-images result, and this Task's results budget allows it ${listLimit} (Tekton carries all results in one 4096-byte termination message)`,
+      { hint: `verify at most ${fits} of these images per TaskRun: split the images param over several verify-image tasks` },
+    );
+  }
+  if (attestationRequired) {
+    const digestsLimit = resultLimit('attestation-predicate-digests');
+    const digests = images.map(() => `sha256:${'0'.repeat(64)}`);
+    if (resultValueBytes(JSON.stringify(digests)) > digestsLimit) {
+      let fits = 0;
+      while (fits < digests.length && resultValueBytes(JSON.stringify(digests.slice(0, fits + 1))) <= digestsLimit) fits++;
+      throw new CatalogError('USAGE_TOO_MANY_IMAGES', `with attestation-predicate-type set, the attestation-predicate-digests result holds the digests of at most ${fits} images, and the images param has ${images.length}`, {
+        hint: `verify at most ${fits} images per TaskRun when an attestation is required`,
+      });
+    }
+  }
+  if (images.length === 1 && resultValueBytes(references[0]!) > resultLimit('verified-image')) {
+    throw new CatalogError('USAGE_IMAGE_REFERENCE', `the image in the images param is too long for the verified-image result (${resultLimit('verified-image')} bytes)`, {
+      hint: 'use a shorter registry host or repository name',
+    });
+  }
 }
 
 function usage(message: string): CatalogError {
@@ -195,6 +248,7 @@ async function main(): Promise<number> {
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
+  checkResultsFit(args.images, env.ATTESTATION_PREDICATE_TYPE !== '');
   const metrics = new MetricsRegistry();
   const verifier = new ImageVerifier({
     verifier: await buildVerifier(env),
@@ -239,6 +293,7 @@ async function main(): Promise<number> {
     return ExitCode.rejected;
   }
   await writeResult('verified-images', JSON.stringify(verified.map((result) => result.verifiedReference)));
+  await writeResult('verified-image', verified.length === 1 ? verified[0]!.verifiedReference : '');
   const signers = verified.map((result) => result.signature.signer);
   await writeResult('signer-identity', distinct(signers.map((s) => (s.kind === 'keyless' ? s.identity : `sha256:${s.fingerprint}`))));
   await writeResult('signer-issuer', distinct(signers.map((s) => (s.kind === 'keyless' ? s.issuer : 'public-key'))));

@@ -1,4 +1,12 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
+
+/**
+ * The fingerprints result at its largest, escaped as in Tekton's termination
+ * message: the most files any Secret type writes (Opaque's, under files/),
+ * each `\"path\":\"sha256:<64 hex>\"`, in braces and separated by commas.
+ */
+const FINGERPRINTS_MAX_BYTES = 2 + MAX_OPAQUE_FILES * (2 + 'files/'.length + MAX_OPAQUE_PATH_CHARS + 2 + 1 + 2 + 71 + 2) + (MAX_OPAQUE_FILES - 1);
 
 const HOST = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$';
 
@@ -99,8 +107,20 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
     },
   ],
   results: [
-    { name: 'fingerprints', description: 'JSON object: each written path to sha256:<hex> of its content (never the content). "{}" after cleanup.' },
-    { name: 'paths', description: 'JSON list of the paths written (inject) or removed (cleanup), relative to the credentials workspace.' },
+    {
+      name: 'fingerprints',
+      description: 'JSON object: each written path to sha256:<hex> of its content (never the content). "{}" after cleanup.',
+      bound: {
+        kind: 'json',
+        maxBytes: FINGERPRINTS_MAX_BYTES,
+        why: `at most ${MAX_OPAQUE_FILES} paths of at most ${'files/'.length + MAX_OPAQUE_PATH_CHARS} bytes, each with its sha256`,
+      },
+    },
+    {
+      name: 'paths',
+      description: 'JSON list of the paths written (inject) or removed (cleanup), relative to the credentials workspace.',
+      bound: { kind: 'json', maxBytes: 1536, why: 'cleanup lists what fits and ends with "… N more"' },
+    },
   ],
   steps: [
     {

@@ -47,8 +47,8 @@ On failure the step exits 1 and lists every failing param at once with its rule;
     },
   ],
   results: [
-    { name: 'VALIDATED', description: '"true" when every param passed its rule (the step fails otherwise).' },
-    { name: 'PARAMS_DIGEST', description: 'sha256 of the validated names and values, sorted by name.' },
+    { name: 'VALIDATED', description: '"true" when every param passed its rule (the step fails otherwise).', bound: { kind: 'boolean' } },
+    { name: 'PARAMS_DIGEST', description: 'sha256 of the validated names and values, sorted by name.', bound: { kind: 'digest' } },
   ],
   steps: [
     {

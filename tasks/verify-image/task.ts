@@ -7,6 +7,12 @@ const ISSUER = 'https://token.actions.githubusercontent.com';
 const SAMPLE_IMAGE = 'ghcr.io/my-org/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae';
 const optionalText = (maxLength: number) => ({ type: 'text', maxLength, optional: true }) as const;
 
+/** registry/repository@sha256:<64 hex>: a name of at most 255 characters, docker.io/library/ added for Docker Hub, 72 for the digest. */
+const VERIFIED_REFERENCE_MAX_BYTES = 255 + 'docker.io/library/'.length + 1 + 71;
+/** A JSON list of N digests, as escaped in the termination message: [ + N × \"sha256:…\" + N-1 commas + ]. */
+const MAX_ATTESTED_IMAGES = 8;
+const ATTESTATION_DIGESTS_MAX_BYTES = 2 + MAX_ATTESTED_IMAGES * (2 + 71 + 2) + (MAX_ATTESTED_IMAGES - 1);
+
 export default defineTask({
   name: 'verify-image',
   version: '0.1.0',
@@ -90,10 +96,34 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
     { name: 'report', description: 'Optional: verify-image-report.json with every image, the signature that passed or each reason for rejection.', optional: true },
   ],
   results: [
-    { name: 'verified-images', description: 'JSON list of the verified images as registry/repository@sha256:<digest>, in input order. Use these, not the tags.' },
-    { name: 'signer-identity', description: 'JSON list of the distinct signer identities that satisfied the policy (for keys: sha256:<key fingerprint>).' },
-    { name: 'signer-issuer', description: 'JSON list of the distinct OIDC issuers of those signers ("public-key" for keyed signatures).' },
-    { name: 'attestation-predicate-digests', description: 'JSON list, per image, of sha256 over the RFC 8785 canonical JSON of the required attestation predicate (empty when none is required).' },
+    {
+      name: 'verified-images',
+      description: 'JSON list of the verified images as registry/repository@sha256:<digest>, in input order. Use these, not the tags.',
+      // The list is what limits how many images one TaskRun verifies: the step refuses, before contacting any registry, a list that would not fit.
+      bound: { kind: 'json', maxBytes: 'rest', why: 'one registry/repository@sha256:… entry per image' },
+    },
+    {
+      name: 'verified-image',
+      description:
+        'The one verified image as registry/repository@sha256:<digest> when the run verified a single image, so a Pipeline can pass it on without parsing JSON; empty when it verified several.',
+      // Not *IMAGE_URL / *IMAGE_DIGEST / IMAGES: Tekton Chains would read those as images this TaskRun built.
+      bound: { kind: 'text', maxBytes: VERIFIED_REFERENCE_MAX_BYTES, why: 'one reference: a name of at most 255 characters (distribution\'s limit) with docker.io/library/, and @sha256:…' },
+    },
+    {
+      name: 'signer-identity',
+      description: 'JSON list of the distinct signer identities that satisfied the policy (for keys: sha256:<key fingerprint>).',
+      bound: { kind: 'json', maxBytes: 384, why: 'the distinct identities; a policy names one, a regexp a few' },
+    },
+    {
+      name: 'signer-issuer',
+      description: 'JSON list of the distinct OIDC issuers of those signers ("public-key" for keyed signatures).',
+      bound: { kind: 'json', maxBytes: 192, why: 'the distinct issuers; a policy names one, a regexp a few' },
+    },
+    {
+      name: 'attestation-predicate-digests',
+      description: 'JSON list, per image, of sha256 over the RFC 8785 canonical JSON of the required attestation predicate (empty when none is required).',
+      bound: { kind: 'json', maxBytes: ATTESTATION_DIGESTS_MAX_BYTES, why: `one sha256 per image, for up to ${MAX_ATTESTED_IMAGES} images` },
+    },
   ],
   steps: [
     {
@@ -146,12 +176,12 @@ A registry names its own token server (the Bearer \`realm\`), so the credentials
 The registry's answers are bounded while they are read: 4 MiB per manifest, at most ${MANIFEST_JSON_LIMITS.maxArrayItems} entries in any list inside it and ${MANIFEST_JSON_LIMITS.maxDepth} levels of nesting; at most ${MAX_REFERRERS} referrers per image over at most ${MAX_REFERRER_PAGES} pages and ${MAX_REFERRER_LIST_BYTES / (1024 * 1024)} MiB; at most ${MAX_LEGACY_LAYERS} signatures in a legacy \`.sig\` manifest. Past a cap the image is rejected with \`REGISTRY_LIMIT_EXCEEDED\` (an oversized manifest used to be \`REGISTRY_RESPONSE_INVALID\`): the list is refused, never cut short. Earlier builds of 0.1 skipped what lay past 64 referrers or 32 legacy layers and could still pass on the rest; such images now fail.
 
 ## Results and Chains
-\`verified-images\` holds \`registry/repository@sha256:…\` for each input, in order: pass these digests to the tasks that run or deploy the images, never the tags. The Task deliberately does not emit \`IMAGES\`/\`IMAGE_URL\`/\`IMAGE_DIGEST\`: Tekton Chains reads those as images the TaskRun *built* and would sign them as its outputs.
+\`verified-images\` holds \`registry/repository@sha256:…\` for each input, in order: pass these digests to the tasks that run or deploy the images, never the tags. When the run verified exactly one image, \`verified-image\` holds the same reference as plain text (\`$(tasks.verify.results.verified-image)\`); with several images it is empty, so a Pipeline can never take one image for another. The Task deliberately does not emit \`IMAGES\` or results ending in \`IMAGE_URL\`/\`IMAGE_DIGEST\` (or \`ARTIFACT_URI\`/\`ARTIFACT_DIGEST\`/\`ARTIFACT_OUTPUTS\`): Tekton Chains reads those as artifacts the TaskRun *built* and would sign them as its outputs.
 
 ## Failure, exit codes and telemetry
 0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\`.
 
-Results must stay small: about eight images fit in one run's \`verified-images\`. Verify more in several TaskRuns, or read the \`report\` workspace.`,
+Results travel in Tekton's termination message, a few kilobytes for all of them (see Results for each one's limit): \`verified-images\` gets what the other results leave, and the step refuses, with exit 2 and before contacting any registry, a list of images whose verified references would not fit (or, when an attestation is required, more images than \`attestation-predicate-digests\` holds). Verify more images in several TaskRuns, and read the \`report\` workspace for everything about each image. With a single image, \`verified-image\` holds its reference as plain text.`,
   samples: [
     {
       file: 'taskrun.yaml',

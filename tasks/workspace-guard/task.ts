@@ -59,9 +59,17 @@ export default defineTask({
     { name: 'report', description: 'Receives the full JSON report (workspace-guard-<mode>-report.json).', optional: true },
   ],
   results: [
-    { name: 'manifest-digest', description: 'seal: sha256 of the manifest; verify: the digest checked. Empty when seal found violations.' },
-    { name: 'violations', description: 'Number of violations found (0 when the step passes).' },
-    { name: 'summary', description: 'Short JSON: mode, counts and violations by rule.' },
+    {
+      name: 'manifest-digest',
+      description: 'seal: sha256 of the manifest; verify: the digest checked. Empty when seal found violations.',
+      bound: { kind: 'digest', orEmpty: true },
+    },
+    { name: 'violations', description: 'Number of violations found (0 when the step passes).', bound: { kind: 'count', max: Number.MAX_SAFE_INTEGER } },
+    {
+      name: 'summary',
+      description: 'Short JSON: mode, counts and violations by rule.',
+      bound: { kind: 'json', maxBytes: 1024, why: 'counts and at most 12 rules (summarize in steps/workspace-guard)' },
+    },
   ],
   steps: [
     {

@@ -98,7 +98,8 @@ t.test('the entrypoint runs in the unpacked rootfs under chroot as 65532', async
   t.same(seen.groups, [65532], 'no supplementary groups');
   t.equal(seen.cwd, '/home/nonroot', 'WorkingDir applies');
   t.same(seen.args, ['a b', '$(params.x)'], 'args arrive verbatim, no shell in between');
-  t.same(Object.keys(seen.env).sort(), ['NODE_ENV', 'NODE_USE_SYSTEM_CA', 'PARAM_X', 'PATH', 'SSL_CERT_FILE'], 'only image env plus ours');
+  t.same(Object.keys(seen.env).sort(), ['HOME', 'NODE_ENV', 'NODE_USE_SYSTEM_CA', 'PARAM_X', 'PATH', 'SSL_CERT_FILE'], 'only image env plus ours, and HOME');
+  t.equal(seen.env.HOME, '/home/nonroot', "HOME from the image's /etc/passwd, as runc sets it when neither image nor step does");
   t.equal(seen.env.SSL_CERT_FILE, '/etc/ssl/certs/ca-certificates.crt');
   t.equal(seen.version, 'v24.21.0', 'the pinned node');
   t.ok(seen.bundleCerts > 100, `CA bundle has ${seen.bundleCerts} certificates`);

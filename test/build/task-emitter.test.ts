@@ -1,7 +1,14 @@
 import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineTask } from '../../src/build/definition.ts';
 import { hardeningViolations } from '../../src/build/hardening.ts';
+import { imageEntrypoint, stepEntrypoint } from '../../src/build/image.ts';
 import { emitTask } from '../../src/build/task-emitter.ts';
+import { buildImageConfig, buildImageIndex, buildImageManifest, linuxPlatform } from '../../src/oci/image-config.ts';
+import { OciLayout } from '../../src/oci/layout.ts';
+import { MediaType } from '../../src/oci/media-types.ts';
 import { HARDENED_SECURITY_CONTEXT } from '../tekton/fixtures.ts';
 
 const pinned = (program: string) => `registry.example.com/catalog/steps/${program}@sha256:${'c'.repeat(64)}`;
@@ -82,4 +89,54 @@ t.test('definitions are validated with field paths', async (t) => {
   t.throws(() => defineTask({ ...base, version: '1' }), /MAJOR\.MINOR/);
   t.throws(() => defineTask({ ...base, steps: [] }));
   t.throws(() => defineTask({ ...base, params: [{ name: 'x', description: 'no rule' } as never] }), /rule/);
+});
+
+t.test("every step sets command to its image's Entrypoint, and args stay", async (t) => {
+  const resolved = (program: string) => ({ reference: pinned(program), command: ['/usr/local/bin/node', `/app/${program}.mjs`] });
+  const task = emitTask(defineTask({ ...base, steps: [{ name: 'run', program: 'validate-params', args: ['--x', '$(params.revision)'] }] }), resolved);
+  const step = task.spec.steps[0]!;
+  t.same(step.command, ['/usr/local/bin/node', '/app/validate-params.mjs']);
+  t.same(step.args, ['--x', '$(params.revision)']);
+  t.same(Object.keys(step).slice(0, 4), ['name', 'image', 'command', 'args'], 'command sits between image and args');
+  t.same(emitTask(defineTask(base), pinned).spec.steps[0]!.command, stepEntrypoint('validate-params'), 'a bare reference gets the Entrypoint every step image is built with');
+});
+
+t.test('a step without a command (or with both command and script) is not hardened', async (t) => {
+  const step = emitTask(defineTask(base), pinned).spec.steps[0]!;
+  const { command: _command, ...withoutCommand } = step;
+  t.match(hardeningViolations(withoutCommand as typeof step), [/has no command/]);
+  t.match(hardeningViolations({ ...step, command: ['node'] }), [/has no command/], 'the command starts with an absolute path');
+  t.match(hardeningViolations({ ...step, script: '#!/usr/local/bin/node\n' } as typeof step), [/both script and command/]);
+  const scripted = emitTask(defineTask({ ...base, steps: [{ name: 'run', program: 'validate-params', script: '#!/usr/local/bin/node\nconsole.log(1)' }] }), pinned);
+  t.notOk('command' in scripted.spec.steps[0]!, 'a script step leaves command to Tekton, which refuses both');
+});
+
+t.test('the Entrypoint comes from the built image, and platforms that disagree fail the build', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'entrypoint-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const layout = await OciLayout.create(dir);
+  const manifestFor = async (arch: 'amd64' | 'arm64', entrypoint: string[] | undefined) => {
+    const config = await layout.writeJson(
+      buildImageConfig({ arch, created: '1970-01-01T00:00:00Z', container: entrypoint ? { Entrypoint: entrypoint } : {}, layers: [] }),
+      MediaType.imageConfig,
+    );
+    return (await layout.writeJson(buildImageManifest(config.descriptor, []), MediaType.imageManifest)).descriptor;
+  };
+  const indexOf = async (amd64: string[] | undefined, arm64: string[] | undefined) =>
+    (
+      await layout.writeJson(
+        buildImageIndex([
+          { manifest: await manifestFor('amd64', amd64), platform: linuxPlatform('amd64') },
+          { manifest: await manifestFor('arm64', arm64), platform: linuxPlatform('arm64') },
+        ]),
+        MediaType.imageIndex,
+      )
+    ).descriptor;
+  const same = ['/usr/local/bin/node', '/app/x.mjs'];
+  t.same(await imageEntrypoint(layout, await indexOf(same, same), 'step-x'), same);
+  await t.rejects(imageEntrypoint(layout, await indexOf(same, ['/usr/local/bin/node', '/app/y.mjs']), 'step-x'), {
+    code: 'IMAGE_ENTRYPOINT_MISMATCH',
+    message: /linux\/amd64 .*x\.mjs.*linux\/arm64 .*y\.mjs/,
+  });
+  await t.rejects(imageEntrypoint(layout, await indexOf(same, undefined), 'step-x'), { code: 'IMAGE_ENTRYPOINT_MISSING', message: /linux\/arm64/ });
 });

@@ -73,6 +73,7 @@ t.test('verify-image runs from its real image: verifies a signed image, rejects 
   const ok = await run([`${registry.host}/${signed.repository}:v1`]);
   t.equal(ok.code, 0, `the signed image verifies: ${ok.stderr}`);
   t.same(JSON.parse(await readFile(join(resultsDir, 'verified-images'), 'utf8')), [`${registry.host}/${signed.repository}@${signed.digest}`], 'the tag became the verified digest');
+  t.equal(await readFile(join(resultsDir, 'verified-image'), 'utf8'), `${registry.host}/${signed.repository}@${signed.digest}`, 'one image: its reference as plain text too');
   t.same(JSON.parse(await readFile(join(resultsDir, 'signer-identity'), 'utf8')), [WHO.identity]);
   t.match(ok.stderr, /metrics: tekton_image_verifications_total\{outcome="verified",reason="ok",task="verify"\} 1/);
 

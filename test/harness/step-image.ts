@@ -1,9 +1,10 @@
 /**
  * Unpacks a step image from an OCI layout with tools this project did not
- * write (skopeo picks the platform, umoci unpacks the layers) and runs its
- * entrypoint under chroot, as the image's user, with only the image's env.
- * Needs root (chroot and umoci's ownership-preserving unpack) and the
- * Debian packages skopeo and umoci.
+ * write (skopeo picks the platform, umoci unpacks the layers) and runs a
+ * program in it under chroot with a read-only root (container.ts), as the
+ * image's user, with only the image's env and the step's. Needs root
+ * (mount namespaces, chroot and umoci's ownership-preserving unpack) and
+ * the Debian packages skopeo and umoci.
  */
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { OciLayout } from '../../src/oci/layout.ts';
 import type { ImageIndex, ImageManifest } from '../../src/oci/media-types.ts';
+import { commandOfRenderedArgs } from './catalog-task.ts';
+import { containerEnvironment, emptyDir, runContainer, type ContainerMount } from './container.ts';
 import { repoRoot } from './shared.ts';
 
 export interface ImageConfig {
@@ -64,53 +67,79 @@ export async function readRuntimeSpec(rootfs: string): Promise<{ process?: { arg
   return JSON.parse(await readFile(join(rootfs, '..', 'config.json'), 'utf8'));
 }
 
-/** Absolute path of a host program, since env -i drops the PATH it would be looked up in. */
-function hostTool(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/sbin', '/bin'])) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
-  throw new Error(`${name} is not installed on this host`);
-}
-
 function parseUser(user: string | undefined): { uid: number; gid: number } {
   const match = /^(\d+)(?::(\d+))?$/.exec(user ?? '');
   if (!match) throw new Error(`image User ${JSON.stringify(user)} is not numeric uid[:gid]`);
   return { uid: Number(match[1]), gid: Number(match[2] ?? match[1]) };
 }
 
-export async function runEntrypoint(
-  rootfs: string,
-  config: ImageConfig,
-  options: { args?: string[]; env?: Record<string, string>; uid?: number; gid?: number; timeoutMs?: number; cwd?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const entrypoint = config.Entrypoint ?? [];
-  if (entrypoint.length === 0) throw new Error('image config has no Entrypoint');
+/**
+ * Where a Tekton step may write although its root filesystem is read-only:
+ * the Task's /tmp emptyDir and Tekton's own emptyDirs for /workspace (where
+ * workspaces are mounted by default), /tekton/home and /tekton/results
+ * (tektoncd/pipeline pkg/pod/pod.go implicitVolumeMounts).
+ */
+export const WRITABLE_STEP_PATHS = ['/tmp', '/workspace', '/tekton/home', '/tekton/results'] as const;
+
+export interface RunEntrypointOptions {
+  args?: string[];
+  /** The step's command; args rendered by renderStep carry theirs. */
+  command?: string[];
+  env?: Record<string, string>;
+  uid?: number;
+  gid?: number;
+  timeoutMs?: number;
+  cwd?: string;
+  /** More mounts; by default only WRITABLE_STEP_PATHS are writable, each backed by its own folder in the rootfs. */
+  mounts?: ContainerMount[];
+  network?: 'host' | 'none';
+}
+
+/**
+ * Runs a program in an unpacked image as a Tekton step would run: the root
+ * filesystem read-only to everyone, /tmp, /workspace, /tekton/home and
+ * /tekton/results writable (their folders inside the rootfs are bound onto
+ * themselves, so tests can prepare and read them there), as the image's
+ * user, with the image's env plus `env` and HOME as runc sets it.
+ *
+ * What runs: `command` + `args` when a command is given or the args came
+ * from renderStep (then the step's command from the YAML, and a step
+ * without one fails: never the image's Entrypoint, which only a registry
+ * lookup by Tekton's controller would supply). Without either, the image's
+ * Entrypoint and Cmd, for tests of the image itself.
+ */
+export async function runEntrypoint(rootfs: string, config: ImageConfig, options: RunEntrypointOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const rendered = commandOfRenderedArgs(options.args);
+  let argv: string[];
+  if (options.command !== undefined) {
+    argv = [...options.command, ...(options.args ?? [])];
+  } else if (rendered !== 'not-rendered') {
+    if (rendered === undefined || rendered.length === 0) throw new Error('the step has no command in the Task YAML; Tekton would have to look the entrypoint up in the registry');
+    argv = [...rendered, ...(options.args ?? [])];
+  } else {
+    const entrypoint = config.Entrypoint ?? [];
+    if (entrypoint.length === 0) throw new Error('image config has no Entrypoint');
+    argv = [...entrypoint, ...(options.args ?? config.Cmd ?? [])];
+  }
   const user = options.uid === undefined ? parseUser(config.User) : { uid: options.uid, gid: options.gid ?? options.uid };
-  const env: Record<string, string> = {};
-  for (const pair of config.Env ?? []) {
-    const equals = pair.indexOf('=');
-    if (equals > 0) env[pair.slice(0, equals)] = pair.slice(equals + 1);
+  const mounts: ContainerMount[] = [];
+  for (const path of WRITABLE_STEP_PATHS) {
+    const source = join(rootfs, path);
+    if (!existsSync(source)) await emptyDir(source);
+    mounts.push({ path, source });
   }
-  Object.assign(env, options.env);
-  for (const key of Object.keys(env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`environment variable name ${JSON.stringify(key)} is not portable`);
-  }
-  const cwd = options.cwd ?? config.WorkingDir ?? '/';
-  const command = [...entrypoint, ...(options.args ?? config.Cmd ?? [])];
-  // chroot(1) always starts the program in /; util-linux unshare does the same root and user switch and can also set the
-  // working directory, so it stands in whenever the image (or caller) asks for another one, as a container runtime would.
-  const launcher =
-    cwd === '/'
-      ? [hostTool('chroot'), `--userspec=${user.uid}:${user.gid}`, rootfs]
-      : [hostTool('unshare'), `--root=${rootfs}`, `--wd=${cwd}`, `--setgid=${user.gid}`, `--setuid=${user.uid}`, '--'];
-  // The host's env(1) starts from an empty environment: tap wraps child_process and would otherwise slip its own
-  // NODE_OPTIONS into the child, which the program inside the rootfs must not see (and could not load).
-  const result = await execa(hostTool('env'), ['-i', ...Object.entries(env).map(([key, value]) => `${key}=${value}`), ...launcher, ...command], {
-    reject: false,
-    timeout: options.timeoutMs ?? 30_000,
-    stdin: 'ignore',
+  mounts.push(...(options.mounts ?? []));
+  return runContainer({
+    rootfs,
+    argv,
+    env: containerEnvironment(config.Env, options.env ?? {}, rootfs, user.uid),
+    uid: user.uid,
+    gid: user.gid,
+    workingDir: options.cwd ?? config.WorkingDir ?? '/',
+    mounts,
+    ...(options.network ? { network: options.network } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   });
-  return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Bundles a small TypeScript program the way step programs are bundled: one ESM file, no imports left at run time. */

@@ -36,6 +36,21 @@ t.test('--help and usage errors', async (t) => {
   t.notMatch(noPolicy.stderr, /\n\s+at /, 'no stack trace');
 });
 
+t.test("how many images one run takes comes from the Task's results budget, checked before any registry is asked", async (t) => {
+  const policy = { CERTIFICATE_IDENTITY: 'a', CERTIFICATE_OIDC_ISSUER: 'https://issuer.example.com' };
+  // The bounds the generator hands the step; verified-images here holds 300 escaped bytes.
+  const limits = { TEKTON_CATALOG_RESULT_LIMITS: 'verified-images=300,verified-image=345,signer-identity=384,signer-issuer=192,attestation-predicate-digests=153' };
+  const images = Array.from({ length: 4 }, (_, i) => `registry.invalid/team/app-${i}:v1`);
+  const refused = await runStep(['--images', ...images], { ...policy, ...limits });
+  t.equal(refused.code, 2, 'a list that cannot fit is a usage error');
+  t.match(refused.stderr, /error \[USAGE_TOO_MANY_IMAGES\]: the 4 images in the images param would take \d+ bytes in the verified-images result, and this Task's results budget allows it 300/);
+  t.match(refused.stderr, /verify at most 2 of these images per TaskRun/, 'and says how many fit');
+  t.notMatch(refused.stderr, /REGISTRY_UNREACHABLE/, 'no registry was asked');
+  const attested = await runStep(['--images', ...images.slice(0, 3)], { ...policy, ...limits, TEKTON_CATALOG_RESULT_LIMITS: limits.TEKTON_CATALOG_RESULT_LIMITS.replace('verified-images=300', 'verified-images=1000'), ATTESTATION_PREDICATE_TYPE: 'https://slsa.dev/provenance/v1' });
+  t.equal(attested.code, 2);
+  t.match(attested.stderr, /attestation-predicate-digests result holds the digests of at most 2 images/);
+});
+
 const missing = missingRegistryTools();
 if (missing !== undefined) {
   t.skip(`needs ${missing}`, () => {});
@@ -71,6 +86,7 @@ if (missing !== undefined) {
     t.equal(ok.code, 0, ok.stderr);
     const images = JSON.parse(readFileSync(join(work, 'results', 'verified-images'), 'utf8')) as string[];
     t.same(images, [`${registry.host}/step/app@${signed.digest}`, `${registry.host}/step/other@${bundled.digest}`], 'the tag became its digest');
+    t.equal(readFileSync(join(work, 'results', 'verified-image'), 'utf8'), '', 'two images: no single-image result, so none can be taken for the other');
     t.same(JSON.parse(readFileSync(join(work, 'results', 'signer-identity'), 'utf8')), [WHO.identity]);
     t.same(JSON.parse(readFileSync(join(work, 'results', 'signer-issuer'), 'utf8')), [WHO.issuer]);
     t.match(ok.stdout, /VERIFIED .*step\/app@sha256:[0-9a-f]{64}: tag sha256-[0-9a-f]{64}\.sig layer 0 signed by/, 'says which signature passed');
