@@ -190,12 +190,14 @@ t.test('dockerconfigjson: only the allowed registries, 0700/0400, fingerprints; 
   await assertScopedModes(t, run);
   await assertFingerprints(t, run);
   t.match(run.metrics, /tekton_credential_injections_total\{outcome="success",secret_type="kubernetes.io\/dockerconfigjson",source="workspace"\} 1/);
+  t.match(run.results['injection-digest'], /^sha256:[0-9a-f]{64}$/, 'the injection returns the digest of the workspace');
   assertNoLeaks(t, run, secrets);
 
   const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
   t.equal(cleanup.code, 0, cleanup.stderr);
   t.same(await readdir(run.creds), [], 'cleanup leaves the workspace empty');
   t.equal(cleanup.results.fingerprints, '{}');
+  t.equal(cleanup.results['injection-digest'], '', 'cleanup returns no digest');
   t.ok((JSON.parse(cleanup.results.paths!) as string[]).includes('docker/config.json'));
   assertNoLeaks(t, cleanup, secrets);
   const again = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
@@ -363,11 +365,11 @@ t.test('failure paths leak nothing and leave no credential behind', async (t) =>
     const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
     t.equal(cleanup.code, 0, cleanup.stderr);
     t.same(await readdir(run.creds), [], 'cleanup empties the half-written workspace');
-    t.match(cleanup.stdout, /1 file\(s\) in the manifest were never written/);
+    t.match(cleanup.stdout, /1 file\(s\) the marker lists were not there/);
     assertNoLeaks(t, cleanup, [big.toString(), small]);
   });
 
-  t.test('foreign files in the workspace are a violation', async (t) => {
+  t.test('a workspace that is not empty is a violation without a digest', async (t) => {
     const password = token('pw');
     const run = await runStepProgram({
       secretFiles: { username: 'bot', password },
@@ -379,7 +381,7 @@ t.test('failure paths leak nothing and leave no credential behind', async (t) =>
       },
     });
     t.equal(run.code, 1);
-    t.match(run.stderr, /violation \[CREDENTIALS_WORKSPACE_FOREIGN\].*"exfil\.sh"/);
+    t.match(run.stderr, /violation \[CREDENTIALS_WORKSPACE_NOT_EMPTY\]: the credentials workspace is not empty \("exfil\.sh"\) and previous-injection-digest is empty/);
     t.match(run.metrics, /tekton_workspace_access_violations_total\{task="inject-credentials",workspace="credentials"\} 1/);
     t.same(await readdir(run.creds), ['exfil.sh'], 'nothing was added');
     assertNoLeaks(t, run, [password]);
@@ -413,5 +415,81 @@ t.test('expired credentials: cleanup still empties the workspace, then reports a
   t.match(cleanup.stderr, /violation \[CREDENTIALS_CLEANUP\]: the credentials expired at/);
   t.same(await readdir(run.creds), []);
   t.match(cleanup.metrics, /tekton_workspace_access_violations_total/);
+  assertNoLeaks(t, cleanup, [apiToken]);
+});
+
+t.test('re-injection: the second injection presents the first one\'s digest; a stale or missing digest is refused', async (t) => {
+  const ghcr = token('ghp');
+  const password = token('pw');
+  const apiToken = token('api');
+  const secrets = [ghcr, password, apiToken];
+  const first = await runStepProgram({
+    secretFiles: { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { auth: b64(`bot:${ghcr}`) } } }) },
+    env: { SECRET_TYPE: DOCKER },
+    args: ['--mode', 'inject', '--allowed-hosts', 'ghcr.io'],
+  });
+  t.equal(first.code, 0, first.stderr);
+  const firstDigest = first.results['injection-digest']!;
+
+  const secretDir = async (files: Record<string, string>) => {
+    await rm(first.secretDir, { recursive: true, force: true });
+    await mkdir(first.secretDir, { mode: 0o755 });
+    for (const [key, value] of Object.entries(files)) await writeFile(join(first.secretDir, key), value, { mode: 0o444 });
+  };
+  await secretDir({ username: 'bot', password });
+  const withoutDigest = await runStepProgram({ reuse: first, env: { SECRET_TYPE: 'kubernetes.io/basic-auth' }, args: ['--mode', 'inject', '--allowed-hosts', 'github.com'] });
+  t.equal(withoutDigest.code, 1);
+  t.match(withoutDigest.stderr, /\[CREDENTIALS_WORKSPACE_NOT_EMPTY\]/);
+  t.match(withoutDigest.stderr, /hint: if an earlier inject-credentials task in this Pipeline filled it, pass its result: previous-injection-digest: \$\(tasks\.<that task>\.results\.injection-digest\)/);
+
+  const second = await runStepProgram({
+    reuse: first,
+    env: { SECRET_TYPE: 'kubernetes.io/basic-auth', PREVIOUS_INJECTION_DIGEST: firstDigest },
+    args: ['--mode', 'inject', '--allowed-hosts', 'github.com', '--basic-auth-formats', 'git-credentials'],
+  });
+  t.equal(second.code, 0, second.stderr);
+  t.equal(await readFile(join(first.creds, 'basic-auth/.git-credentials'), 'utf8'), `https://bot:${password}@github.com\n`);
+  t.ok(JSON.parse(await readFile(join(first.creds, 'docker/config.json'), 'utf8')).auths['ghcr.io'], 'the first injection\'s files are still there');
+  await assertScopedModes(t, second);
+  const secondDigest = second.results['injection-digest']!;
+  t.not(secondDigest, firstDigest);
+
+  await secretDir({ token: apiToken });
+  const stale = await runStepProgram({
+    reuse: first,
+    env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: firstDigest },
+    args: ['--mode', 'inject', '--opaque-files', 'token=api'],
+  });
+  t.equal(stale.code, 1);
+  t.match(stale.stderr, /violation \[CREDENTIALS_WORKSPACE_TAMPERED\]: the credentials workspace is not what the injection with previous-injection-digest sha256:/);
+  t.match(stale.stderr, /hint: previous-injection-digest must be the injection-digest result of the most recent inject-credentials task/);
+  const third = await runStepProgram({
+    reuse: first,
+    env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: secondDigest },
+    args: ['--mode', 'inject', '--opaque-files', 'token=api'],
+  });
+  t.equal(third.code, 0, third.stderr);
+
+  const malformed = await runStepProgram({ reuse: first, env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: 'sha256:nope' }, args: ['--mode', 'inject', '--opaque-files', 'token=api2'] });
+  t.equal(malformed.code, 2);
+  t.match(malformed.stderr, /error \[CONFIG_CREDENTIALS_INPUT\]: previous-injection-digest "sha256:nope" is not sha256:<64 lower-case hex digits>/);
+
+  const cleanup = await runStepProgram({ reuse: first, args: ['--mode', 'cleanup'] });
+  t.equal(cleanup.code, 0, cleanup.stderr);
+  t.same(await readdir(first.creds), []);
+  for (const run of [first, withoutDigest, second, stale, third, malformed, cleanup]) assertNoLeaks(t, run, secrets);
+});
+
+t.test('cleanup as the step user: what another user planted is reported, and our credentials are gone first', async (t) => {
+  if (!requireRoot(t, 'planting a root-owned folder')) return;
+  const apiToken = token('api');
+  const run = await runStepProgram({ secretFiles: { token: apiToken }, env: { SECRET_TYPE: 'Opaque' }, args: ['--mode', 'inject', '--opaque-files', 'token'] });
+  t.equal(run.code, 0, run.stderr);
+  await mkdir(join(run.creds, 'aaa-root-owned'), { mode: 0o755 });
+  await writeFile(join(run.creds, 'aaa-root-owned', 'kept'), 'x');
+  const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
+  t.equal(cleanup.code, 3);
+  t.match(cleanup.stderr, /error \[CREDENTIALS_CLEANUP_INCOMPLETE\]: the credentials workspace is not empty after cleanup: "aaa-root-owned\/kept" cannot be removed: EACCES/);
+  t.same(await readdir(run.creds), ['aaa-root-owned'], 'everything but the root-owned folder is gone, our credentials first');
   assertNoLeaks(t, cleanup, [apiToken]);
 });
