@@ -2,8 +2,8 @@
 // as uid 65532 with the args and env Tekton would give it from the catalog
 // Task YAML: inject writes scoped credentials with the right modes, a
 // re-injection presents the first one's digest, cleanup leaves the workspace
-// empty (after success and after a half-failed run), and no secret reaches
-// any output. There is no /proc
+// empty (after success and after a half-failed run), every generated planted
+// workspace is refused, and no secret reaches any output. There is no /proc
 // in the chroot, so this also covers the path-based fallback of the
 // descriptor-relative file access.
 import { createHash } from 'node:crypto';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { findLeaks, token } from '../credentials/fixtures.ts';
+import { listTree, plantedCases, prepareOutside, snapshotOutside, type MarkerAfter } from '../credentials/planted.ts';
 import { builtCatalog } from '../harness/catalog-build.ts';
 import { loadCatalogTask, renderStep } from '../harness/catalog-task.ts';
 import { requireRoot } from '../harness/shared.ts';
@@ -19,7 +20,7 @@ import { runEntrypoint, unpackImage } from '../harness/step-image.ts';
 
 type ParamValues = Record<string, string | string[]>;
 const STEP_UID = 65532;
-const inside = { secret: '/workspace/secret', credentials: '/workspace/credentials', results: '/tekton/results' };
+const inside = { secret: '/workspace/secret', credentials: '/workspace/credentials', outside: '/workspace/outside', results: '/tekton/results' };
 
 async function setUp(t: Test) {
   const built = await builtCatalog();
@@ -136,4 +137,60 @@ t.test('from the real image: cleanup after an injection that ran out of space ha
   const cleaned = await run(t, { mode: 'cleanup' });
   t.equal(cleaned.code, 0, cleaned.stderr);
   t.same(await readdir(creds), [], 'cleanup empties the half-written workspace');
+});
+
+t.test('from the real image: every generated planted workspace is refused, and cleanup empties it and nothing else', async (t) => {
+  if (!requireRoot(t, 'chroot, and planting as the step user')) return;
+  const { outside, run, secrets } = await setUp(t);
+  const ghcr = token('ghp');
+  const apiToken = token('api');
+  await writeFile(join(outside(inside.secret), '.dockerconfigjson'), JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from(`bot:${ghcr}`).toString('base64') } } }), { mode: 0o444 });
+  await writeFile(join(outside(inside.secret), 'token'), apiToken, { mode: 0o444 });
+  secrets.push(ghcr, apiToken);
+  const creds = outside(inside.credentials);
+  const sentinels = outside(inside.outside);
+
+  const genuine = await run(t, dockerParams);
+  t.equal(genuine.code, 0, genuine.stderr);
+  const digest = genuine.results['injection-digest']!;
+  const snapshot = join(outside('/'), '..', 'genuine-snapshot');
+  await execa('cp', ['-a', creds, snapshot]);
+
+  const prepare = async (copyGenuine: boolean) => {
+    await resetCredentials(creds);
+    if (copyGenuine) await execa('cp', ['-a', `${snapshot}/.`, creds]);
+    await rm(sentinels, { recursive: true, force: true });
+    await prepareOutside(sentinels, STEP_UID);
+    return { creds, outside: sentinels, outsideSeen: inside.outside, uid: STEP_UID, gid: STEP_UID, foreignUid: 65534 };
+  };
+  const cleanupAndCheck = async (t: Test, markerAfter: MarkerAfter) => {
+    const before = await snapshotOutside(sentinels);
+    const cleaned = await run(t, { mode: 'cleanup' });
+    t.equal(cleaned.code, markerAfter === 'invalid' || markerAfter === 'expired' ? 1 : 0, `cleanup exit code (marker ${markerAfter}): ${cleaned.stderr}`);
+    t.same(await listTree(creds), [], 'cleanup leaves the workspace empty');
+    t.same(await snapshotOutside(sentinels), before, 'nothing outside the workspace changed');
+  };
+
+  let runs = 0;
+  for (const plantedCase of plantedCases()) {
+    t.test(plantedCase.name, async (t) => {
+      if (!plantedCase.needsGenuine) {
+        await plantedCase.plant(await prepare(false));
+        const fresh = await run(t, dockerParams);
+        t.equal(fresh.code, 1, 'an injection without a digest is a violation');
+        t.match(fresh.stderr, /violation \[CREDENTIALS_WORKSPACE_NOT_EMPTY\]: .* and previous-injection-digest is empty/);
+        t.notOk((await listTree(creds)).includes('docker/config.json'), 'no credential was written');
+        await cleanupAndCheck(t, plantedCase.markerAfterFresh);
+        runs += 2;
+      }
+      await plantedCase.plant(await prepare(true));
+      const again = await run(t, { ...opaqueParams, 'previous-injection-digest': digest });
+      t.equal(again.code, 1, 'a re-injection with the genuine digest is a violation');
+      t.match(again.stderr, /violation \[CREDENTIALS_WORKSPACE_TAMPERED\]: the credentials workspace is not what the injection with previous-injection-digest sha256:[0-9a-f]{64} left/);
+      t.notOk((await listTree(creds)).includes('files/api'), 'the new credential was not written');
+      await cleanupAndCheck(t, plantedCase.markerAfter);
+      runs += 2;
+    });
+  }
+  t.teardown(() => t.comment(`${runs} runs of the real image on planted workspaces`));
 });

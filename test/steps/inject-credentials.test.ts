@@ -9,12 +9,13 @@
 import { createHash } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { bundleStep } from '../../src/build/bundle-step.ts';
 import { findLeaks, filesUnder, makeSshFixture, token, type Haystack } from '../credentials/fixtures.ts';
+import { listTree, plantedCases, prepareOutside, snapshotOutside, type MarkerAfter, type PlantedCase } from '../credentials/planted.ts';
 import { startKubeApiStub, writeServiceAccountDir } from '../harness/k8s-api-stub.ts';
 import { repoRoot, requireRoot } from '../harness/shared.ts';
 
@@ -109,7 +110,8 @@ async function runStepProgram(scenario: Scenario): Promise<Run> {
   const outputs: Haystack[] = [
     { name: 'stdout', content: result.stdout },
     { name: 'stderr', content: result.stderr },
-    ...(await filesUnder(root, [creds, secretDir])),
+    // Not the planted cases' outside folder either: a test plants a hard link to a credential there, as an attacker would.
+    ...(await filesUnder(root, [creds, secretDir, join(root, 'outside')])),
   ];
   return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, root, creds, secretDir, results, metrics, outputs };
 }
@@ -492,4 +494,66 @@ t.test('cleanup as the step user: what another user planted is reported, and our
   t.match(cleanup.stderr, /error \[CREDENTIALS_CLEANUP_INCOMPLETE\]: the credentials workspace is not empty after cleanup: "aaa-root-owned\/kept" cannot be removed: EACCES/);
   t.same(await readdir(run.creds), ['aaa-root-owned'], 'everything but the root-owned folder is gone, our credentials first');
   assertNoLeaks(t, cleanup, [apiToken]);
+});
+
+t.test('generated planted workspaces, against the step program as the step user', async (t) => {
+  if (!requireRoot(t, 'planting entries as the step user, devices and hard links')) return;
+  const ghcr = token('ghp');
+  const apiToken = token('api');
+  const secrets = [ghcr, apiToken];
+  const genuineSecret = { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { auth: b64(`bot:${ghcr}`) } } }) };
+  const genuine = await runStepProgram({ secretFiles: genuineSecret, env: { SECRET_TYPE: DOCKER }, args: ['--mode', 'inject', '--allowed-hosts', 'ghcr.io'] });
+  t.equal(genuine.code, 0, genuine.stderr);
+  const digest = genuine.results['injection-digest']!;
+  const cases = plantedCases();
+  const counts = { fresh: 0, genuine: 0 };
+
+  const plantInto = (plantedCase: PlantedCase, copyGenuine: boolean) => async (creds: string) => {
+    await ownByStep(creds);
+    if (copyGenuine) await execa('cp', ['-a', `${genuine.creds}/.`, creds]);
+    const outside = join(dirname(creds), 'outside');
+    await prepareOutside(outside, STEP_UID);
+    await plantedCase.plant({ creds, outside, outsideSeen: outside, uid: STEP_UID, gid: STEP_UID, foreignUid: 65534 });
+  };
+  const cleanupAndCheck = async (t: Test, run: Run, markerAfter: MarkerAfter) => {
+    const outside = join(run.root, 'outside');
+    const before = await snapshotOutside(outside);
+    const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
+    t.equal(cleanup.code, markerAfter === 'invalid' || markerAfter === 'expired' ? 1 : 0, `cleanup exit code (marker ${markerAfter}): ${cleanup.stderr}`);
+    t.same(await listTree(run.creds), [], 'cleanup leaves the workspace empty');
+    t.same(await snapshotOutside(outside), before, 'nothing outside the workspace changed');
+    assertNoLeaks(t, cleanup, secrets);
+  };
+
+  for (const plantedCase of cases) {
+    t.test(plantedCase.name, async (t) => {
+      if (!plantedCase.needsGenuine) {
+        counts.fresh++;
+        const fresh = await runStepProgram({
+          secretFiles: genuineSecret,
+          env: { SECRET_TYPE: DOCKER },
+          args: ['--mode', 'inject', '--allowed-hosts', 'ghcr.io'],
+          prepareCreds: plantInto(plantedCase, false),
+        });
+        t.equal(fresh.code, 1, 'an injection without a digest is a violation');
+        t.match(fresh.stderr, /violation \[CREDENTIALS_WORKSPACE_NOT_EMPTY\]: .* and previous-injection-digest is empty/);
+        t.notOk((await listTree(fresh.creds)).includes('docker/config.json'), 'no credential was written');
+        assertNoLeaks(t, fresh, secrets);
+        await cleanupAndCheck(t, fresh, plantedCase.markerAfterFresh);
+      }
+      counts.genuine++;
+      const again = await runStepProgram({
+        secretFiles: { token: apiToken },
+        env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: digest },
+        args: ['--mode', 'inject', '--opaque-files', 'token=api'],
+        prepareCreds: plantInto(plantedCase, true),
+      });
+      t.equal(again.code, 1, 'a re-injection with the genuine digest is a violation');
+      t.match(again.stderr, /violation \[CREDENTIALS_WORKSPACE_TAMPERED\]: the credentials workspace is not what the injection with previous-injection-digest sha256:[0-9a-f]{64} left/);
+      t.notOk((await listTree(again.creds)).includes('files/api'), 'the new credential was not written');
+      assertNoLeaks(t, again, secrets);
+      await cleanupAndCheck(t, again, plantedCase.markerAfter);
+    });
+  }
+  t.teardown(() => t.comment(`${counts.fresh} fresh and ${counts.genuine} re-injection cases against the step program`));
 });
