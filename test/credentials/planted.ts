@@ -38,6 +38,8 @@ export type MarkerAfter = 'valid' | 'invalid' | 'expired' | 'none';
 
 export interface PlantedCase {
   readonly name: string;
+  /** For an entry planted in each of several places: which place (0, 1, 2) and which kind of entry (0, 1, ...). */
+  readonly placement?: { readonly location: number; readonly variant: number };
   /** Changes an injection's own entries, so it only applies on top of one. */
   readonly needsGenuine: boolean;
   /** On top of a genuine injection; in an empty workspace the marker is 'none' unless the case forges one. */
@@ -190,11 +192,12 @@ async function markerJson(ctx: PlantContext, extra: { path: string; sha256: stri
 
 function kindCases(): PlantedCase[] {
   const cases: PlantedCase[] = [];
-  for (const [where, folder] of Object.entries(LOCATIONS)) {
+  for (const [location, [where, folder]] of Object.entries(LOCATIONS).entries()) {
     const base = { needsGenuine: false, markerAfter: 'valid' as const, markerAfterFresh: 'none' as const };
-    for (const [kind, make] of Object.entries(KINDS)) {
+    for (const [variant, [kind, make]] of Object.entries(KINDS).entries()) {
       cases.push({
         ...base,
+        placement: { location, variant },
         name: `${kind} ${where}`,
         plant: async (ctx) => {
           const relative = join(folder, 'planted');
@@ -203,9 +206,10 @@ function kindCases(): PlantedCase[] {
         },
       });
     }
-    for (const [naming, name] of Object.entries(NAMES)) {
+    for (const [index, [naming, name]] of Object.entries(NAMES).entries()) {
       cases.push({
         ...base,
+        placement: { location, variant: Object.keys(KINDS).length + index },
         name: `a file ${naming} ${where}`,
         plant: async (ctx) => {
           const relative = name(folder);
@@ -452,6 +456,18 @@ function forgeryCases(): PlantedCase[] {
 
 export function plantedCases(): PlantedCase[] {
   return [...kindCases(), ...shapeCases(), ...mutationCases(), ...forgeryCases()];
+}
+
+/**
+ * The cases for tests that start a process per run (the step program, the
+ * real image under chroot): every kind of entry and name in one of the three
+ * places, rotated by `rotation` so that the two suites put each kind in
+ * different places, and every other case. The in-process test runs them all.
+ */
+export function rotatedCases(rotation: number): PlantedCase[] {
+  return plantedCases().filter(
+    (plantedCase) => !plantedCase.placement || plantedCase.placement.location === (plantedCase.placement.variant + rotation) % Object.keys(LOCATIONS).length,
+  );
 }
 
 /**

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { findLeaks, token } from '../credentials/fixtures.ts';
-import { listTree, plantedCases, prepareOutside, snapshotOutside, type MarkerAfter } from '../credentials/planted.ts';
+import { listTree, prepareOutside, rotatedCases, snapshotOutside, type MarkerAfter } from '../credentials/planted.ts';
 import { builtCatalog } from '../harness/catalog-build.ts';
 import { loadCatalogTask, renderStep } from '../harness/catalog-task.ts';
 import { requireRoot } from '../harness/shared.ts';
@@ -28,9 +28,15 @@ async function setUp(t: Test) {
   const step = spec.steps[0]!;
   t.equal(step.image, record.images['inject-credentials']!.reference, 'the Task runs the image the index records');
   const image = await unpackImage(built.layoutDir, 'step-inject-credentials', 'amd64');
-  t.teardown(image.cleanup);
   t.equal(image.config.User, '65532:65532');
   const outside = (path: string) => join(image.rootfs, path);
+  // The workspaces are memory-backed, as the emptyDir (medium: Memory) the Task recommends: fsync costs nothing there.
+  await mkdir(outside('/workspace'), { recursive: true });
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0755', 'tmpfs', outside('/workspace')]);
+  t.teardown(async () => {
+    await execa('umount', ['-l', outside('/workspace')], { reject: false });
+    await image.cleanup();
+  });
   await mkdir(outside(inside.secret), { recursive: true, mode: 0o755 });
   await resetCredentials(outside(inside.credentials));
   const secrets: string[] = [];
@@ -153,7 +159,7 @@ t.test('from the real image: every generated planted workspace is refused, and c
   const genuine = await run(t, dockerParams);
   t.equal(genuine.code, 0, genuine.stderr);
   const digest = genuine.results['injection-digest']!;
-  const snapshot = join(outside('/'), '..', 'genuine-snapshot');
+  const snapshot = outside('/workspace/genuine-snapshot');
   await execa('cp', ['-a', creds, snapshot]);
 
   const prepare = async (copyGenuine: boolean) => {
@@ -172,7 +178,8 @@ t.test('from the real image: every generated planted workspace is refused, and c
   };
 
   let runs = 0;
-  for (const plantedCase of plantedCases()) {
+  // Every case runs in process; here every class, each kind of entry in another place than the step-program test puts it.
+  for (const plantedCase of rotatedCases(1)) {
     t.test(plantedCase.name, async (t) => {
       if (!plantedCase.needsGenuine) {
         await plantedCase.plant(await prepare(false));
@@ -180,8 +187,12 @@ t.test('from the real image: every generated planted workspace is refused, and c
         t.equal(fresh.code, 1, 'an injection without a digest is a violation');
         t.match(fresh.stderr, /violation \[CREDENTIALS_WORKSPACE_NOT_EMPTY\]: .* and previous-injection-digest is empty/);
         t.notOk((await listTree(creds)).includes('docker/config.json'), 'no credential was written');
-        await cleanupAndCheck(t, plantedCase.markerAfterFresh);
-        runs += 2;
+        runs += 1;
+        // Cleanup of the same planted entries runs below, on top of the genuine injection; a forged marker alone reads differently.
+        if (plantedCase.markerAfterFresh !== 'none') {
+          await cleanupAndCheck(t, plantedCase.markerAfterFresh);
+          runs += 1;
+        }
       }
       await plantedCase.plant(await prepare(true));
       const again = await run(t, { ...opaqueParams, 'previous-injection-digest': digest });
