@@ -70,7 +70,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
     {
       name: 'previous-injection-digest',
       description:
-        'inject only: for a second injection into the same credentials workspace, the injection-digest result of the one before ($(tasks.<inject task>.results.injection-digest)). Empty (the default): the workspace must be empty.',
+        'inject only: for a second injection into the same credentials workspace, the injection-digest result of the inject-credentials task before it (pass that task\'s results.injection-digest). Empty (the default): the workspace must be empty.',
       default: '',
       rule: { type: 'regex', pattern: '^sha256:[0-9a-f]{64}$', maxLength: 71, optional: true },
     },
