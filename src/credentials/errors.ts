@@ -19,6 +19,10 @@ export const CredentialsErrorCode = {
   serviceAccount: 'CONFIG_SERVICE_ACCOUNT',
   apiFailure: 'KUBE_API_FAILURE',
   workspaceForeign: 'CREDENTIALS_WORKSPACE_FOREIGN',
+  /** Something is in the workspace and no previous-injection-digest vouches for it. */
+  workspaceNotEmpty: 'CREDENTIALS_WORKSPACE_NOT_EMPTY',
+  /** The workspace is not what the injection named by previous-injection-digest left. */
+  workspaceTampered: 'CREDENTIALS_WORKSPACE_TAMPERED',
   workspaceInvalid: 'CREDENTIALS_WORKSPACE_INVALID',
   writeFailed: 'CREDENTIALS_WRITE_FAILED',
   markerInvalid: 'CREDENTIALS_MARKER_INVALID',
@@ -70,6 +74,10 @@ const SYSTEM_ERROR_TEXT: Record<string, string> = {
   EEXIST: 'already exists',
   ELOOP: 'is a symbolic link',
   ENOTDIR: 'not a directory',
+  ENOTEMPTY: 'directory not empty',
+  ENAMETOOLONG: 'name too long',
+  EMFILE: 'too many open files',
+  ESTALE: 'replaced while open',
   EISDIR: 'is a directory',
   EFBIG: 'file too large',
 };

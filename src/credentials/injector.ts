@@ -27,6 +27,8 @@ export interface InjectRequest {
   readonly opaqueFiles: readonly string[];
   /** TTL ("15m") or RFC 3339 time. */
   readonly expires: string;
+  /** The injection-digest result of the previous injection into this workspace; empty for an empty workspace. */
+  readonly previousDigest?: string;
   readonly ssh: SshOptions;
   readonly now?: Date;
 }
@@ -34,6 +36,8 @@ export interface InjectRequest {
 export interface InjectReport {
   readonly secret: Pick<LoadedSecret, 'label' | 'type' | 'source'>;
   readonly written: WrittenFile[];
+  /** sha256:<hex> of the workspace as read back after writing: the injection-digest result. */
+  readonly digest: string;
   readonly expiresAt: Date;
 }
 
@@ -66,11 +70,11 @@ export class CredentialInjector {
         hint: 'e.g. opaque-files: ["token=registry/token"]',
       });
     }
-    const workspace = await CredentialsWorkspace.open(request.credentialsDir, now);
+    const workspace = await CredentialsWorkspace.open(request.credentialsDir, now, { previousDigest: request.previousDigest ?? '' });
     const secret = await this.load(request, mappings);
     const files = this.plan(secret, hosts, mappings, request);
-    const written = await workspace.write(files, secret, expiresAt, now);
-    return { secret: { label: secret.label, type: secret.type, source: secret.source }, written, expiresAt };
+    const { written, digest } = await workspace.write(files, secret, expiresAt, now);
+    return { secret: { label: secret.label, type: secret.type, source: secret.source }, written, digest, expiresAt };
   }
 
   private async load(request: InjectRequest, mappings: readonly OpaqueMapping[]): Promise<LoadedSecret> {

@@ -1,9 +1,7 @@
-import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { quoteUntrusted } from '../errors.ts';
 import { CredentialsError, CredentialsErrorCode, describeSystemError, systemErrorCode } from './errors.ts';
+import { Folder, readBounded } from './folder.ts';
 import { OutputPaths } from './plan.ts';
 import { SECRET_TYPES } from './secret.ts';
 
@@ -12,12 +10,13 @@ import { SECRET_TYPES } from './secret.ts';
  * `.inject-credentials/manifest.json` lists every file written (relative
  * path and sha256, never content) and when the credentials expire;
  * `.inject-credentials/expires-at` repeats the expiry as one RFC 3339 line
- * for tools that do not parse JSON. Cleanup and the workspace guard read it
- * with `readCredentialsMarker`.
+ * for tools that do not parse JSON (informational: nothing here trusts it).
+ * Cleanup and the workspace guard read the marker with `readCredentialsMarker`.
  */
-export const MANIFEST_PATH = `${OutputPaths.stateDir}/manifest.json`;
+const MANIFEST_NAME = 'manifest.json';
+export const MANIFEST_PATH = `${OutputPaths.stateDir}/${MANIFEST_NAME}`;
 export const EXPIRES_AT_PATH = `${OutputPaths.stateDir}/expires-at`;
-const MAX_MANIFEST_BYTES = 64 * 1024;
+export const MAX_MANIFEST_BYTES = 64 * 1024;
 
 const relativePath = z
   .string()
@@ -30,10 +29,10 @@ export const CredentialsMarkerSchema = z
     version: z.literal(1),
     writtenAt: z.iso.datetime({ offset: true }),
     expiresAt: z.iso.datetime({ offset: true }),
-    secrets: z.array(
-      z.object({ label: z.string().max(300), type: z.enum(SECRET_TYPES), source: z.enum(['workspace', 'kubernetes-api']) }).strict(),
-    ),
-    files: z.array(z.object({ path: relativePath, sha256: z.string().regex(/^[a-f0-9]{64}$/) }).strict()),
+    secrets: z
+      .array(z.object({ label: z.string().max(300), type: z.enum(SECRET_TYPES), source: z.enum(['workspace', 'kubernetes-api']) }).strict())
+      .max(64),
+    files: z.array(z.object({ path: relativePath, sha256: z.string().regex(/^[a-f0-9]{64}$/) }).strict()).max(256),
   })
   .strict();
 
@@ -49,33 +48,68 @@ export interface CredentialsMarkerStatus {
 /**
  * Reads the marker of a credentials workspace. Returns undefined when there
  * is none (nothing was injected, or cleanup already ran); throws
- * CREDENTIALS_MARKER_INVALID when it exists but is not ours (a link, too
- * large, malformed): a caller must treat that as a violation, not as absent.
+ * CREDENTIALS_MARKER_INVALID when it exists but is not ours (a link, a FIFO,
+ * too large, malformed): a caller must treat that as a violation, not as
+ * absent. No link is followed on the way and a FIFO is never waited on.
+ *
+ * The marker only says what an injection claims. Anyone who can write to
+ * the workspace can write one, so nothing may be trusted on its word alone:
+ * inject-credentials trusts it only once the whole workspace matched the
+ * digest the previous injection returned as a Tekton result.
  */
 export async function readCredentialsMarker(dir: string, now: Date = new Date()): Promise<CredentialsMarkerStatus | undefined> {
-  const stateDir = join(dir, OutputPaths.stateDir);
+  let root: Folder;
   try {
-    const info = await lstat(stateDir);
-    if (!info.isDirectory()) throw invalid(`${OutputPaths.stateDir} is not a folder`);
+    // The caller names the root (a workspace path); only what is below it is the workspace's.
+    root = await Folder.open(dir, { followLink: true });
   } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') return undefined;
-    if (error instanceof CredentialsError) throw error;
-    throw invalid(`${OutputPaths.stateDir} cannot be read: ${describeSystemError(error)}`);
+    throw invalid(`the workspace cannot be opened to read ${MANIFEST_PATH}: ${describeSystemError(error)}`);
   }
+  try {
+    let stateDir: Folder;
+    try {
+      stateDir = await root.openFolder(OutputPaths.stateDir);
+    } catch (error) {
+      const code = systemErrorCode(error);
+      if (code === 'ENOENT') return undefined;
+      if (code === 'ENOTDIR' || code === 'ELOOP') throw invalid(`${OutputPaths.stateDir} is not a folder (a link or a file)`);
+      throw invalid(`${OutputPaths.stateDir} cannot be read: ${describeSystemError(error)}`);
+    }
+    try {
+      let bytes: Buffer;
+      try {
+        const handle = await stateDir.openForReading(MANIFEST_NAME);
+        try {
+          const info = await handle.stat();
+          if (!info.isFile()) throw invalid(`${MANIFEST_PATH} is not a regular file`);
+          const read = await readBounded(handle, MAX_MANIFEST_BYTES);
+          if (read.tooLarge) throw invalid(`${MANIFEST_PATH} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+          bytes = read.bytes;
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        if (error instanceof CredentialsError) throw error;
+        if (systemErrorCode(error) === 'ENOENT') return undefined;
+        throw invalid(`${MANIFEST_PATH} cannot be read: ${describeSystemError(error)}`);
+      }
+      return parseCredentialsMarker(bytes, now);
+    } finally {
+      await stateDir.close();
+    }
+  } finally {
+    await root.close();
+  }
+}
+
+/** Parses marker bytes (at most MAX_MANIFEST_BYTES); throws CREDENTIALS_MARKER_INVALID. */
+export function parseCredentialsMarker(bytes: Buffer, now: Date = new Date()): CredentialsMarkerStatus {
+  if (bytes.length > MAX_MANIFEST_BYTES) throw invalid(`${MANIFEST_PATH} is larger than ${MAX_MANIFEST_BYTES} bytes`);
   let text: string;
   try {
-    const handle = await open(join(dir, MANIFEST_PATH), constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      const info = await handle.stat();
-      if (!info.isFile() || info.size > MAX_MANIFEST_BYTES) throw invalid(`${MANIFEST_PATH} is not a regular file under ${MAX_MANIFEST_BYTES} bytes`);
-      text = (await handle.readFile()).toString('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if (error instanceof CredentialsError) throw error;
-    if (systemErrorCode(error) === 'ENOENT') return undefined;
-    throw invalid(`${MANIFEST_PATH} cannot be read: ${describeSystemError(error)}`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid(`${MANIFEST_PATH} is not UTF-8 text`);
   }
   let json: unknown;
   try {

@@ -4,6 +4,7 @@ import { cleanupCredentials } from '../../src/credentials/cleanup.ts';
 import { isCredentialsError } from '../../src/credentials/errors.ts';
 import { CredentialInjector, injectionResults, type SecretSource } from '../../src/credentials/injector.ts';
 import { Redactor } from '../../src/credentials/redactor.ts';
+import { DIGEST_RESULT, PREVIOUS_DIGEST_PARAM } from '../../src/credentials/workspace.ts';
 import { isSecretType } from '../../src/credentials/secret.ts';
 import { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from '../../src/credentials/writers/basic-auth.ts';
 import { readEnv } from '../../src/step/env.ts';
@@ -18,8 +19,9 @@ const HELP = `${NAME}: write one Kubernetes Secret, scoped to named hosts, into 
 usage: ${NAME} --mode inject|cleanup [--allowed-hosts HOST...] [--basic-auth-formats FORMAT...] [--opaque-files KEY[=PATH]...]
 
 flags (list flags take every following argument up to the next flag):
-  --mode inject|cleanup       inject writes the credentials; cleanup (for a Pipeline's finally) overwrites
-                              and removes everything in the workspace and checks it is empty
+  --mode inject|cleanup       inject writes the credentials into an empty workspace (or one matching
+                              PREVIOUS_INJECTION_DIGEST); cleanup (for a Pipeline's finally) overwrites and removes
+                              everything in the workspace, whatever it holds, and checks it is empty
   --allowed-hosts HOST...     hosts the credentials are for: "ghcr.io", "git.example.com:2222" (exact match;
                               Docker Hub is "docker.io"); every other host in the Secret is dropped
   --basic-auth-formats F...   for basic-auth: ${BASIC_AUTH_FORMATS.join(', ')} (default: git-credentials netrc)
@@ -33,13 +35,18 @@ environment:
   SECRET_NAME            the Secret's name (required for kubernetes-api; labels messages otherwise)
   SECRET_TYPE            kubernetes.io/dockerconfigjson | kubernetes.io/basic-auth | kubernetes.io/ssh-auth | Opaque
   CREDENTIALS_EXPIRES    TTL ("15m", "1h"; at most 24h) or RFC 3339 time; default 1h
+  PREVIOUS_INJECTION_DIGEST
+                         the injection-digest result of the previous injection into this workspace
+                         (sha256:<hex>); empty: the workspace must be empty
   SSH_KNOWN_HOSTS        known_hosts lines for ssh-auth (or a known_hosts key in the Secret); required for ssh
   SSH_USER               ssh user for the allowed hosts (default git)
   SSH_DIR                where the consuming step sees the ssh folder (default ~/.ssh)
   SERVICE_ACCOUNT_DIR    service account mount (default /var/run/secrets/kubernetes.io/serviceaccount)
   TEKTON_RESULTS_DIR     results folder (default /tekton/results)
 
-exit codes: 0 ok, 1 violation (foreign files in the workspace, expired credentials), 2 bad input or Secret, 3 failure.
+results: fingerprints, paths, injection-digest (the digest of everything left in the workspace).
+exit codes: 0 ok, 1 violation (a workspace that is not empty or does not match the digest, expired
+credentials), 2 bad input or Secret, 3 failure.
 Secret values never appear in output: every value loaded is masked in every message.
 `;
 
@@ -50,6 +57,7 @@ const EnvSchema = z.object({
   SECRET_NAME: z.string().default(''),
   SECRET_TYPE: z.string().default(''),
   CREDENTIALS_EXPIRES: z.string().default('1h'),
+  PREVIOUS_INJECTION_DIGEST: z.string().default(''),
   SSH_KNOWN_HOSTS: z.string().default(''),
   SSH_USER: z.string().default('git'),
   SSH_DIR: z.string().default('~/.ssh'),
@@ -115,12 +123,18 @@ const violation = (code: string, message: string): void => {
 
 async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number> {
   if (!isSecretType(env.SECRET_TYPE)) {
-    throw new CatalogError('USAGE_ENV', 'SECRET_TYPE must be one of kubernetes.io/dockerconfigjson, kubernetes.io/basic-auth, kubernetes.io/ssh-auth, Opaque');
+    throw new CatalogError('USAGE_ENV', 'secret-type must be one of kubernetes.io/dockerconfigjson, kubernetes.io/basic-auth, kubernetes.io/ssh-auth, Opaque', {
+      hint: 'set the secret-type param: a mounted Secret does not say its type',
+    });
   }
   const type = env.SECRET_TYPE;
   let source: SecretSource;
   if (env.SECRET_SOURCE === 'workspace') {
-    if (env.SECRET_DIR === '') throw new CatalogError('USAGE_ENV', 'SECRET_DIR must be the secret workspace path when SECRET_SOURCE is workspace');
+    if (env.SECRET_DIR === '') {
+      throw new CatalogError('USAGE_ENV', 'the secret workspace is not bound, and secret-source is workspace', {
+        hint: 'bind the secret workspace to the Secret (secret: {secretName: ...}), or set secret-source: kubernetes-api and secret-name',
+      });
+    }
     source = { kind: 'workspace', dir: env.SECRET_DIR };
   } else {
     source = { kind: 'kubernetes-api', env: process.env, ...(env.SERVICE_ACCOUNT_DIR ? { serviceAccountDir: env.SERVICE_ACCOUNT_DIR } : {}) };
@@ -136,13 +150,16 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
       basicAuthFormats: cli.basicAuthFormats,
       opaqueFiles: cli.opaqueFiles,
       expires: env.CREDENTIALS_EXPIRES,
+      previousDigest: env.PREVIOUS_INJECTION_DIGEST,
       ssh: { knownHosts: env.SSH_KNOWN_HOSTS, user: env.SSH_USER, consumerDir: env.SSH_DIR },
     });
     const results = injectionResults(report.written);
     await writeResult('fingerprints', results.fingerprints);
     await writeResult('paths', results.paths);
+    await writeResult(DIGEST_RESULT, report.digest);
     for (const file of report.written) say(`${NAME}: wrote ${file.path} (sha256:${file.sha256})`);
     say(`${NAME}: ${report.secret.label} (${report.secret.type}, from ${report.secret.source}) injected; expires at ${report.expiresAt.toISOString()}`);
+    say(`${NAME}: the workspace now has ${DIGEST_RESULT} ${report.digest}; a later inject-credentials into it takes that as ${PREVIOUS_DIGEST_PARAM}`);
     metrics.increment(Metrics.credentialInjections, { ...labels, outcome: 'success' });
     return ExitCode.ok;
   } catch (error) {
@@ -160,12 +177,15 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
 async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
   const report = await cleanupCredentials(env.CREDENTIALS_DIR);
   await writeResult('fingerprints', '{}');
-  await writeResult('paths', boundedJsonList(report.removed));
+  await writeResult('paths', boundedJsonList(report.removed, report.removedCount));
+  await writeResult(DIGEST_RESULT, '');
   say(
-    `${NAME}: cleanup removed ${report.removed.length} entr${report.removed.length === 1 ? 'y' : 'ies'} (${report.overwritten} file(s) overwritten first); the credentials workspace is empty`,
+    `${NAME}: cleanup removed ${report.removedCount} entr${report.removedCount === 1 ? 'y' : 'ies'} (${report.overwritten} file(s) overwritten first); the credentials workspace is empty`,
   );
-  if (report.missingFromManifest.length > 0) say(`${NAME}: ${report.missingFromManifest.length} file(s) in the manifest were never written (the injection stopped early)`);
-  if (report.unlisted.length > 0) say(`${NAME}: ${report.unlisted.length} file(s) not in the manifest were removed too`);
+  for (const line of report.notOverwritten) say(`${NAME}: removed without overwriting first: ${line}`);
+  // What the marker claims is reported, never trusted: it decided nothing that was removed.
+  if (report.missingFromManifest.length > 0) say(`${NAME}: ${report.missingFromManifest.length} file(s) the marker lists were not there (the injection stopped early)`);
+  if (report.unlistedCount > 0) say(`${NAME}: ${report.unlistedCount} file(s) the marker does not list were removed too`);
   if (report.violations.length === 0) return ExitCode.ok;
   metrics.increment(Metrics.workspaceAccessViolations, { task: NAME, workspace: 'credentials' });
   for (const message of report.violations) violation('CREDENTIALS_CLEANUP', message);
@@ -174,20 +194,20 @@ async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
 
 /**
  * A JSON list that fits the paths result's bound, measured as Tekton's
- * termination message counts it (escaped): entries beyond it become one
- * "… N more" entry.
+ * termination message counts it (escaped): entries beyond it (or beyond those
+ * listed) become one "… N more" entry.
  */
-function boundedJsonList(items: readonly string[]): string {
+function boundedJsonList(items: readonly string[], total: number = items.length): string {
   const limit = resultLimit('paths');
   const kept: string[] = [];
   for (let i = 0; i < items.length; i++) {
-    const candidate = [...kept, items[i]!, `… ${items.length} more`];
+    const candidate = [...kept, items[i]!, `… ${total} more`];
     if (resultValueBytes(JSON.stringify(candidate)) > limit) {
-      return JSON.stringify([...kept, `… ${items.length - i} more`]);
+      return JSON.stringify([...kept, `… ${total - i} more`]);
     }
     kept.push(items[i]!);
   }
-  return JSON.stringify(kept);
+  return JSON.stringify(total > kept.length ? [...kept, `… ${total - kept.length} more`] : kept);
 }
 
 await runStep(

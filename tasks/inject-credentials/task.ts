@@ -17,10 +17,10 @@ export default defineTask({
   summary: 'Write one Secret, scoped to named hosts, into a dedicated credentials workspace; clean it up in finally.',
   description: `Makes the safe credential pattern the easy one: only the named Secret, only for the named hosts, written into a workspace that only trusted tasks get, removed afterwards even after failures, never printed.
 
-- **inject** reads one Secret, either mounted read-only through the \`secret\` workspace or fetched with a GET of that one named Secret from the Kubernetes API (never a list), and writes scoped files into the \`credentials\` workspace: a docker \`config.json\` holding only the allowed registries, a git credential store and \`.netrc\` for the allowed hosts only, an SSH key with a known_hosts and an ssh config that checks host keys strictly, or named files from an Opaque Secret. Folders are 0700, files 0400, owned by the step user (65532), written atomically. A workspace that already holds files it did not write is refused.
-- **cleanup** (for the Pipeline's \`finally\`) overwrites, then removes, everything in the credentials workspace, checks that it is empty, and succeeds even when the injection stopped half-way. Running it twice is harmless.
+- **inject** reads one Secret, either mounted read-only through the \`secret\` workspace or fetched with a GET of that one named Secret from the Kubernetes API (never a list), and writes scoped files into the \`credentials\` workspace: a docker \`config.json\` holding only the allowed registries, a git credential store and \`.netrc\` for the allowed hosts only, an SSH key with a known_hosts and an ssh config that checks host keys strictly, or named files from an Opaque Secret. Folders are 0700, files 0400, owned by the step user (65532), written atomically. The workspace must be empty, unless \`previous-injection-digest\` carries the \`injection-digest\` result of the injection before and the workspace still matches it exactly: nothing found in the workspace vouches for itself.
+- **cleanup** (for the Pipeline's \`finally\`) overwrites, then removes, everything in the credentials workspace, whatever it holds and whatever its marker says, never acting outside it, checks that it is empty, and succeeds even when the injection stopped half-way. Running it twice is harmless.
 
-Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 fingerprints, never content) and \`.inject-credentials/expires-at\`. Cleanup, the next injection and workspace-guard treat credentials past that time as a violation. Secret values never appear in logs, results or errors: each value loaded is masked in every message, in its raw, base64, JSON- and URL-escaped forms.`,
+Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 fingerprints, never content) and \`.inject-credentials/expires-at\`, and returns the digest of everything it left as \`injection-digest\`. A re-injection trusts the marker (and its expiry) only once the workspace matched that digest; cleanup and workspace-guard report credentials past their expiry as a violation. Secret values never appear in logs, results or errors: each value loaded is masked in every message, in its raw, base64, JSON- and URL-escaped forms.`,
   categories: ['Security'],
   tags: ['security', 'credentials', 'secrets'],
   params: [
@@ -76,6 +76,13 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
       rule: { type: 'regex', pattern: '^([0-9]{1,5}[smh]|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))$', maxLength: 40 },
     },
     {
+      name: 'previous-injection-digest',
+      description:
+        'inject only: for a second injection into the same credentials workspace, the injection-digest result of the inject-credentials task before it (pass that task\'s results.injection-digest). Empty (the default): the workspace must be empty.',
+      default: '',
+      rule: { type: 'regex', pattern: '^sha256:[0-9a-f]{64}$', maxLength: 71, optional: true },
+    },
+    {
       name: 'ssh-known-hosts',
       description: 'ssh-auth only: known_hosts lines for the allowed hosts, checked out of band. Required for ssh-auth unless the Secret has a known_hosts key.',
       default: '',
@@ -121,6 +128,12 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
       description: 'JSON list of the paths written (inject) or removed (cleanup), relative to the credentials workspace.',
       bound: { kind: 'json', maxBytes: 1536, why: 'cleanup lists what fits and ends with "… N more"' },
     },
+    {
+      name: 'injection-digest',
+      description:
+        'inject: sha256:<hex> of everything in the credentials workspace after this injection (paths, types, modes, owners, link counts and content digests, read back from disk); pass it as previous-injection-digest to the next inject-credentials on this workspace. Empty after cleanup.',
+      bound: { kind: 'digest', orEmpty: true },
+    },
   ],
   steps: [
     {
@@ -143,6 +156,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
         { name: 'SECRET_NAME', value: '$(params.secret-name)' },
         { name: 'SECRET_TYPE', value: '$(params.secret-type)' },
         { name: 'CREDENTIALS_EXPIRES', value: '$(params.expires)' },
+        { name: 'PREVIOUS_INJECTION_DIGEST', value: '$(params.previous-injection-digest)' },
         { name: 'SSH_KNOWN_HOSTS', value: '$(params.ssh-known-hosts)' },
         { name: 'SSH_USER', value: '$(params.ssh-user)' },
         { name: 'SSH_DIR', value: '$(params.ssh-dir)' },
@@ -196,11 +210,41 @@ roleRef:
 
 A 403 names the Secret and the rule to add; the response body is never printed. No cluster runs in this repository's tests: the API path is tested against a loopback HTTPS stub (self-signed CA handed to the step as \`ca.crt\`) that checks the bearer token, enforces \`resourceNames\` (403 for any other name) and answers every list with 403.
 
+## Nothing in the workspace vouches for itself
+Anyone who can write to the credentials workspace can plant files there, and a hand-written \`.inject-credentials/manifest.json\` that lists them. So the marker is never trusted on its own word:
+
+- **inject with \`previous-injection-digest\` empty** (the default) needs an **empty** workspace. The only entry allowed is the \`lost+found\` folder a fresh ext4 volume has at its root, owned by root and 0700 (the step user cannot use it, and no tool looks there). Anything else, a marker included, is refused with \`CREDENTIALS_WORKSPACE_NOT_EMPTY\`.
+- **inject with \`previous-injection-digest\`** reads the whole workspace from disk and computes its digest; it must equal the param, which the Pipeline passes from \`$(tasks.<previous inject>.results.injection-digest)\`. Tekton carries results from TaskRun to TaskRun, and no task that shares the workspace can change another task's result. Only then is the earlier marker trusted (the files it lists, its expiry). A difference is refused with \`CREDENTIALS_WORKSPACE_TAMPERED\`, and the message says what differs from what the marker lists (added, removed, changed, re-moded, re-owned, hard-linked entries).
+- After writing, the injection reads the workspace back and checks that it is exactly what was there plus what it wrote (\`CREDENTIALS_WORKSPACE_FOREIGN\` if a task wrote to it at the same time). The \`injection-digest\` result is computed from what is on disk, not from what the marker claims.
+
+The digest covers every entry below the workspace root, the marker included: its path (raw bytes), its type, its permission bits (setuid, setgid and sticky too), owner and group, and for a file its link count, size and sha256; for a link, its target. Times are left out, and so is the root folder itself. Each injection returns a new digest: a third injection passes the second one's, never the first one's.
+
+\`\`\`yaml
+    - name: inject-git-credentials
+      runAfter: ["inject-registry-credentials"]
+      taskRef: {name: inject-credentials}
+      params:
+        - name: secret-type
+          value: kubernetes.io/basic-auth
+        - name: allowed-hosts
+          value: ["git.example.com"]
+        - name: previous-injection-digest
+          value: $(tasks.inject-registry-credentials.results.injection-digest)
+\`\`\`
+
+**What fails now that passed before.** An injection into a workspace that already holds anything, earlier credentials included, used to pass as long as each entry was listed in the marker with its fingerprint; that marker could be forged. It now fails with \`CREDENTIALS_WORKSPACE_NOT_EMPTY\` (exit 1) unless \`previous-injection-digest\` is passed as above. Bind the credentials workspace to a fresh volume per PipelineRun and clean it up in \`finally\`; a volume reused across runs must be emptied by cleanup first. With a pod-level \`securityContext.fsGroup\`, the kubelet may change the group and the group bits of every file on each mount, for volume types that support fsGroup (unless \`fsGroupChangePolicy: OnRootMismatch\`); that makes the credentials readable by that group and shows as a change here, so a re-injection fails (the message says so). Set \`fsGroupChangePolicy: OnRootMismatch\`, or no fsGroup, for pods that mount the credentials workspace.
+
+## Cleanup
+Cleanup removes **everything** in the credentials workspace, whatever the marker says: files, folders, links, FIFOs, sockets, devices, names that are not UTF-8, trees of any depth. It removes our output folders first, so nothing planted beside them can delay their removal. It never acts outside the workspace: no link is followed, every entry is reached through its folder's descriptor (openat via \`/proc/self/fd\`), and only a regular file of the step user's that has no other name, in one of the output folders, is overwritten with zeros before it is unlinked (at most 256 of them, so a flood of planted files cannot make cleanup outlast the Task's timeout); a hard link is unlinked without writing through it, and a FIFO, socket or device without being opened. Only a root-owned \`lost+found\` at the root stays. It takes no digest on purpose: Tekton skips a \`finally\` task whose params use a result of a task that failed, and cleanup matters most after a failure. It fails (exit 3, \`CREDENTIALS_CLEANUP_INCOMPLETE\`) when something cannot be removed, such as a folder owned by another user. It reads the marker only to report: an invalid marker, or one that says the credentials expired, is a violation (exit 1) once the workspace is empty; without a digest it cannot prove that a valid-looking marker is genuine.
+
+## The mounted Secret
+Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`key -> ..data/key\`, \`..data -> ..2024_…\`). The step follows such links one component at a time through folder descriptors, only while each target is relative and goes downwards: an absolute target, a \`..\` or more than 8 links is refused (\`CONFIG_SECRET_MALFORMED\`), so a \`secret\` workspace bound to a folder a task can write cannot make the step read a file outside it. A key that is a FIFO or a device is refused without being opened, and no key is read past 1 MiB. The service account folder of the kubernetes-api source is read the same way.
+
 ## Expiry
-\`expires\` (default 1h, at most 24h) is written to \`.inject-credentials/expires-at\` and the manifest. Nothing deletes credentials on a timer; instead cleanup, a second injection into the same workspace and workspace-guard report credentials found after that time as a violation (exit 1, \`tekton_workspace_access_violations_total{task,workspace}\`).
+\`expires\` (default 1h, at most 24h) is written to \`.inject-credentials/expires-at\` and the manifest. Nothing deletes credentials on a timer; instead a second injection into the same workspace (from the marker the digest vouches for), cleanup and workspace-guard report credentials found after that time as a violation (exit 1, \`tekton_workspace_access_violations_total{task,workspace}\`). \`expires-at\` is for tools that do not read JSON; nothing in the catalog trusts it.
 
 ## Exit codes and telemetry
-0 ok; 1 violation (files this Task did not write in the credentials workspace, expired or tampered credentials), after cleanup has still emptied the workspace; 2 bad params or a malformed Secret (the message names the Secret and the key, never the value); 3 failure (unwritable or full workspace, API unreachable). Each injection counts \`tekton_credential_injections_total{secret_type,source,outcome}\`.`,
+0 ok; 1 violation (\`CREDENTIALS_WORKSPACE_NOT_EMPTY\`, \`CREDENTIALS_WORKSPACE_TAMPERED\`, \`CREDENTIALS_WORKSPACE_FOREIGN\`, \`CREDENTIALS_MARKER_INVALID\`, \`CREDENTIALS_EXPIRED\`; in cleanup, an invalid or expired marker, after the workspace has still been emptied); 2 bad params or a malformed Secret (the message names the param, or the Secret and the key, never the value); 3 failure (unwritable or full workspace, API unreachable, \`CREDENTIALS_CLEANUP_INCOMPLETE\`). Each injection counts \`tekton_credential_injections_total{secret_type,source,outcome}\`.`,
   samples: [
     {
       file: 'pipelinerun.yaml',
@@ -299,6 +343,74 @@ A 403 names the Secret and the rule to add; the response body is never printed. 
                 // A per-run claim, because an emptyDir is not shared between the TaskRuns of a Pipeline.
                 name: 'credentials',
                 volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+    {
+      file: 'pipeline-reinjection.yaml',
+      description:
+        'Two Secrets into one credentials workspace: the second injection passes the first one\'s injection-digest, so it trusts nothing a task could have planted in between. Cleanup in finally takes no digest and empties the workspace whatever it holds.',
+      documents: [
+        {
+          apiVersion: 'tekton.dev/v1',
+          kind: 'Pipeline',
+          metadata: { name: 'push-and-tag-pipeline' },
+          spec: {
+            workspaces: [
+              { name: 'registry-secret', description: 'The registry Secret: bound only to the first inject task.' },
+              { name: 'git-secret', description: 'The git basic-auth Secret: bound only to the second inject task.' },
+              { name: 'credentials', description: 'Scoped credentials: bound only to the inject tasks, the trusted release task and cleanup.' },
+            ],
+            tasks: [
+              {
+                name: 'inject-registry-credentials',
+                taskRef: { name: 'inject-credentials' },
+                params: [
+                  { name: 'secret-name', value: 'registry-push-creds' },
+                  { name: 'secret-type', value: 'kubernetes.io/dockerconfigjson' },
+                  { name: 'allowed-hosts', value: ['registry.example.com'] },
+                  { name: 'expires', value: '30m' },
+                ],
+                workspaces: [
+                  { name: 'secret', workspace: 'registry-secret' },
+                  { name: 'credentials', workspace: 'credentials' },
+                ],
+              },
+              {
+                name: 'inject-git-credentials',
+                runAfter: ['inject-registry-credentials'],
+                taskRef: { name: 'inject-credentials' },
+                params: [
+                  { name: 'secret-name', value: 'git-tag-creds' },
+                  { name: 'secret-type', value: 'kubernetes.io/basic-auth' },
+                  { name: 'allowed-hosts', value: ['git.example.com'] },
+                  { name: 'basic-auth-formats', value: ['git-credentials'] },
+                  { name: 'expires', value: '30m' },
+                  // The workspace is not empty any more: only the first injection's result may vouch for what is in it.
+                  { name: 'previous-injection-digest', value: '$(tasks.inject-registry-credentials.results.injection-digest)' },
+                ],
+                workspaces: [
+                  { name: 'secret', workspace: 'git-secret' },
+                  { name: 'credentials', workspace: 'credentials' },
+                ],
+              },
+              {
+                name: 'release',
+                runAfter: ['inject-git-credentials'],
+                taskRef: { name: 'push-and-tag' },
+                workspaces: [{ name: 'creds', workspace: 'credentials' }],
+              },
+            ],
+            finally: [
+              {
+                // No digest here: Tekton skips a finally task whose params use a result of a task that failed.
+                name: 'cleanup-credentials',
+                taskRef: { name: 'inject-credentials' },
+                params: [{ name: 'mode', value: 'cleanup' }],
+                workspaces: [{ name: 'credentials', workspace: 'credentials' }],
               },
             ],
           },

@@ -1,11 +1,13 @@
-import { chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { cleanupCredentials } from '../../src/credentials/cleanup.ts';
 import { EXPIRES_AT_PATH, MANIFEST_PATH, parseExpiry, readCredentialsMarker } from '../../src/credentials/marker.ts';
 import type { LoadedSecret } from '../../src/credentials/secret.ts';
 import { CredentialsWorkspace, sha256Hex } from '../../src/credentials/workspace.ts';
+import { requireRoot } from '../harness/shared.ts';
 import { token } from './fixtures.ts';
 
 const secret: LoadedSecret = { label: 'secret test', type: 'Opaque', source: 'workspace', data: new Map() };
@@ -22,8 +24,9 @@ t.test('writes folders 0700 and files 0400, manifest first, with fingerprints', 
   const dir = await tempDir(t);
   const value = token('v');
   const workspace = await CredentialsWorkspace.open(dir, now);
-  const written = await workspace.write([{ path: 'files/a/b/token', content: Buffer.from(value) }], secret, inAnHour, now);
+  const { written, digest } = await workspace.write([{ path: 'files/a/b/token', content: Buffer.from(value) }], secret, inAnHour, now);
   t.same(written, [{ path: 'files/a/b/token', sha256: sha256Hex(Buffer.from(value)) }]);
+  t.match(digest, /^sha256:[0-9a-f]{64}$/);
   for (const folder of ['files', 'files/a', 'files/a/b', '.inject-credentials']) {
     t.equal((await lstat(join(dir, folder))).mode & 0o777, 0o700, `${folder} is 0700`);
   }
@@ -40,36 +43,129 @@ t.test('writes folders 0700 and files 0400, manifest first, with fingerprints', 
   t.notOk((await readdir(join(dir, 'files/a/b'))).some((name) => name.includes('.tmp-')), 'no temp files remain');
 });
 
-t.test('refuses a workspace holding anything it did not write', async (t) => {
+t.test('refuses a workspace that is not empty when no digest vouches for it', async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'planted'), 'x');
-  await t.rejects(CredentialsWorkspace.open(dir, now), { code: 'CREDENTIALS_WORKSPACE_FOREIGN', violation: true, message: /"planted"/ });
+  await t.rejects(CredentialsWorkspace.open(dir, now), {
+    code: 'CREDENTIALS_WORKSPACE_NOT_EMPTY',
+    violation: true,
+    message: /not empty \("planted"\) and previous-injection-digest is empty/,
+  });
 
   const linked = await tempDir(t);
   await symlink('/etc', join(linked, 'docker'));
-  await t.rejects(CredentialsWorkspace.open(linked, now), { code: 'CREDENTIALS_WORKSPACE_FOREIGN', message: /"docker"/ });
+  await t.rejects(CredentialsWorkspace.open(linked, now), { code: 'CREDENTIALS_WORKSPACE_NOT_EMPTY', message: /"docker"/ });
 
-  const tampered = await tempDir(t);
-  await (await CredentialsWorkspace.open(tampered, now)).write([{ path: 'files/x', content: Buffer.from('ours') }], secret, inAnHour, now);
-  await chmod(join(tampered, 'files/x'), 0o600);
-  await writeFile(join(tampered, 'files/x'), 'changed');
-  await t.rejects(CredentialsWorkspace.open(tampered, now), { code: 'CREDENTIALS_WORKSPACE_FOREIGN', message: /"files\/x"/ }, 'a changed file is not ours any more');
+  const injected = await tempDir(t);
+  await (await CredentialsWorkspace.open(injected, now)).write([{ path: 'files/x', content: Buffer.from('ours') }], secret, inAnHour, now);
+  const error = await CredentialsWorkspace.open(injected, now).catch((caught: unknown) => caught);
+  t.match(error, { code: 'CREDENTIALS_WORKSPACE_NOT_EMPTY' }, 'even a genuine earlier injection needs its digest');
+  t.match((error as { hint?: string }).hint, /previous-injection-digest: \$\(tasks\.<that task>\.results\.injection-digest\)/, 'the hint says which param to pass');
 
   await t.rejects(CredentialsWorkspace.open(join(dir, 'planted'), now), { code: 'CREDENTIALS_WORKSPACE_INVALID' });
+  const link = join(await tempDir(t), 'link');
+  await symlink(dir, link);
+  await t.rejects(CredentialsWorkspace.open(link, now), { code: 'CREDENTIALS_WORKSPACE_INVALID', message: /symbolic link/ });
 });
 
-t.test('a second injection adds to the manifest, keeps the earlier expiry and refuses to overwrite', async (t) => {
+t.test('previous-injection-digest must look like a digest, and an empty workspace matches no injection', async (t) => {
   const dir = await tempDir(t);
-  await (await CredentialsWorkspace.open(dir, now)).write([{ path: 'files/one', content: Buffer.from('1') }], secret, inAnHour, now);
-  const second = await CredentialsWorkspace.open(dir, now);
-  await second.write([{ path: 'files/two', content: Buffer.from('2') }], secret, new Date('2030-01-01T05:00:00Z'), now);
+  for (const bad of ['sha256:abc', 'SHA256:' + 'a'.repeat(64), 'a'.repeat(64), `sha256:${'A'.repeat(64)}`, '$(tasks.inject.results.injection-digest)']) {
+    await t.rejects(CredentialsWorkspace.open(dir, now, { previousDigest: bad }), { code: 'CONFIG_CREDENTIALS_INPUT', message: /^previous-injection-digest / }, bad);
+  }
+  await t.rejects(CredentialsWorkspace.open(dir, now, { previousDigest: `sha256:${'0'.repeat(64)}` }), {
+    code: 'CREDENTIALS_WORKSPACE_TAMPERED',
+    message: /manifest\.json is missing/,
+  });
+});
+
+t.test('re-injection: the digest of the previous injection, and only the most recent one, vouches for the workspace', async (t) => {
+  const dir = await tempDir(t);
+  const first = await (await CredentialsWorkspace.open(dir, now)).write([{ path: 'files/one', content: Buffer.from('1') }], secret, inAnHour, now);
+  const second = await (await CredentialsWorkspace.open(dir, now, { previousDigest: first.digest })).write(
+    [{ path: 'files/two', content: Buffer.from('2') }],
+    secret,
+    new Date('2030-01-01T05:00:00Z'),
+    now,
+  );
+  t.not(second.digest, first.digest, 'each injection returns a new digest');
   const status = await readCredentialsMarker(dir, now);
   t.same(status?.marker.files.map((file) => file.path), ['files/one', 'files/two']);
   t.equal(status?.marker.expiresAt, inAnHour.toISOString(), 'the earliest expiry wins');
-  await t.rejects((await CredentialsWorkspace.open(dir, now)).write([{ path: 'files/one', content: Buffer.from('x') }], secret, inAnHour, now), {
+  await t.rejects(CredentialsWorkspace.open(dir, now, { previousDigest: first.digest }), {
+    code: 'CREDENTIALS_WORKSPACE_TAMPERED',
+    hint: /the most recent inject-credentials task/,
+  }, 'a stale digest is refused');
+  await t.rejects((await CredentialsWorkspace.open(dir, now, { previousDigest: second.digest })).write([{ path: 'files/one', content: Buffer.from('x') }], secret, inAnHour, now), {
     message: /already written by an earlier injection/,
   });
-  await t.rejects(CredentialsWorkspace.open(dir, new Date('2030-01-01T02:00:00Z')), { code: 'CREDENTIALS_EXPIRED', violation: true });
+  await t.rejects(CredentialsWorkspace.open(dir, new Date('2030-01-01T02:00:00Z'), { previousDigest: second.digest }), {
+    code: 'CREDENTIALS_EXPIRED',
+    violation: true,
+  }, "the verified marker's expiry holds");
+});
+
+t.test('the digest covers the state, not inode numbers or times: a faithful copy keeps it', async (t) => {
+  const dir = await tempDir(t);
+  const { digest } = await (await CredentialsWorkspace.open(dir, now)).write([{ path: 'ssh/id_credentials', content: Buffer.from(token('k')) }], secret, inAnHour, now);
+  const copy = join(await tempDir(t), 'copy');
+  await execa('cp', ['-a', dir, copy]);
+  await execa('touch', ['-d', '2001-01-01', join(copy, 'ssh/id_credentials')]);
+  const reopened = await CredentialsWorkspace.open(copy, now, { previousDigest: digest });
+  t.ok(reopened.existing, 'the copy matches and its marker is trusted');
+});
+
+t.test('an entry planted while the injection writes is caught when the workspace is read back', async (t) => {
+  const dir = await tempDir(t);
+  const workspace = await CredentialsWorkspace.open(dir, now);
+  await mkdir(join(dir, 'docker'), { mode: 0o700 });
+  await writeFile(join(dir, 'docker', 'helper'), '#!/bin/sh\n', { mode: 0o755 });
+  await t.rejects(workspace.write([{ path: 'docker/config.json', content: Buffer.from('{}') }], secret, inAnHour, now), {
+    code: 'CREDENTIALS_WORKSPACE_FOREIGN',
+    violation: true,
+    message: /changed while inject-credentials wrote to it: "docker\/helper" \(a file\) appeared/,
+  });
+  const swapped = await tempDir(t);
+  const ws = await CredentialsWorkspace.open(swapped, now);
+  const elsewhere = await tempDir(t);
+  await symlink(elsewhere, join(swapped, 'docker'));
+  await t.rejects(ws.write([{ path: 'docker/config.json', content: Buffer.from(token('c')) }], secret, inAnHour, now), {
+    code: 'CREDENTIALS_WORKSPACE_FOREIGN',
+    message: /something other than a folder .* sits where the folder docker goes/,
+  });
+  t.same(await readdir(elsewhere), [], 'nothing was written through the planted link');
+});
+
+t.test("a fresh volume's lost+found (root-owned, 0700, empty) is the one entry an empty workspace may hold", async (t) => {
+  if (!requireRoot(t, 'creating a root-owned lost+found')) return;
+  const dir = await tempDir(t);
+  await mkdir(join(dir, 'lost+found'), { mode: 0o700 });
+  const { digest } = await (await CredentialsWorkspace.open(dir, now)).write([{ path: 'files/x', content: Buffer.from('1') }], secret, inAnHour, now);
+  t.ok(await CredentialsWorkspace.open(dir, now, { previousDigest: digest }), 're-injection with lost+found works');
+  await cleanupCredentials(dir, now);
+  t.same(await readdir(dir), ['lost+found'], 'cleanup leaves lost+found in place');
+  t.ok(await CredentialsWorkspace.open(dir, now), 'and the workspace counts as empty');
+
+  const shapes: [string, (path: string) => Promise<void>][] = [
+    ['owned by the step user', async (path) => { await mkdir(path, { mode: 0o700 }); await chown(path, 65532, 65532); }],
+    ['0755', async (path) => { await mkdir(path, { mode: 0o755 }); await chmod(path, 0o755); }],
+    ['a file', async (path) => writeFile(path, 'x')],
+    ['a link', async (path) => symlink('/tmp', path)],
+    ['not empty', async (path) => { await mkdir(path, { mode: 0o700 }); await writeFile(join(path, '#1234'), 'x'); }],
+  ];
+  for (const [shape, make] of shapes) {
+    const other = await tempDir(t);
+    await make(join(other, 'lost+found'));
+    await t.rejects(CredentialsWorkspace.open(other, now), { code: 'CREDENTIALS_WORKSPACE_NOT_EMPTY', message: /"lost\+found"/ }, `a lost+found that is ${shape} is not the volume's`);
+  }
+});
+
+t.test('group bits changed on every entry, as the kubelet does for fsGroup, get a hint about fsGroupChangePolicy', async (t) => {
+  const dir = await tempDir(t);
+  const { digest } = await (await CredentialsWorkspace.open(dir, now)).write([{ path: 'docker/config.json', content: Buffer.from('{}') }], secret, inAnHour, now);
+  for (const path of ['docker', '.inject-credentials']) await chmod(join(dir, path), 0o2770);
+  for (const path of ['docker/config.json', MANIFEST_PATH, EXPIRES_AT_PATH]) await chmod(join(dir, path), 0o460);
+  await t.rejects(CredentialsWorkspace.open(dir, now, { previousDigest: digest }), { code: 'CREDENTIALS_WORKSPACE_TAMPERED', hint: /fsGroupChangePolicy: OnRootMismatch/ });
 });
 
 t.test('a tampered marker is a violation, not an absent one', async (t) => {
@@ -78,13 +174,17 @@ t.test('a tampered marker is a violation, not an absent one', async (t) => {
   await writeFile(join(dir, MANIFEST_PATH), '{"version":1,"files":"nope"}');
   await t.rejects(readCredentialsMarker(dir, now), { code: 'CREDENTIALS_MARKER_INVALID', violation: true });
   t.equal(await readCredentialsMarker(await tempDir(t), now), undefined, 'no marker reads as undefined');
+  const fifo = await tempDir(t);
+  await mkdir(join(fifo, '.inject-credentials'));
+  await execa('mkfifo', [join(fifo, MANIFEST_PATH)]);
+  await t.rejects(readCredentialsMarker(fifo, now), { code: 'CREDENTIALS_MARKER_INVALID', message: /not a regular file/ }, 'a FIFO is refused without waiting for a writer');
 });
 
 t.test('cleanup overwrites then removes everything, even after a half-finished injection, and is idempotent', async (t) => {
   const dir = await tempDir(t);
   const outside = await tempDir(t);
   await (await CredentialsWorkspace.open(dir, now)).write([{ path: 'files/a', content: Buffer.from(token('a')) }], secret, inAnHour, now);
-  // The manifest also lists a file the "failed" injection never wrote, and a stray temp file is left behind.
+  // A stray temp file is left behind, as by a failed injection.
   await writeFile(join(dir, 'files', 'b.tmp-1-abcd'), 'partial');
   // A hard link to a file outside: cleanup must unlink it, never write through it.
   await writeFile(join(outside, 'precious'), 'keep me');
@@ -99,6 +199,20 @@ t.test('cleanup overwrites then removes everything, even after a half-finished i
   t.same(report.violations, []);
   const again = await cleanupCredentials(dir, now);
   t.same(again.removed, [], 'a second cleanup finds nothing and succeeds');
+  t.equal(again.removedCount, 0);
+});
+
+t.test('cleanup overwrites only what could be ours, and at most 256 files of a planted flood', async (t) => {
+  const dir = await tempDir(t);
+  await (await CredentialsWorkspace.open(dir, now)).write([{ path: 'files/a', content: Buffer.from(token('a')) }], secret, inAnHour, now);
+  await writeFile(join(dir, 'elsewhere'), 'planted outside our output folders');
+  await mkdir(join(dir, 'files', 'flood'));
+  for (let i = 0; i < 300; i++) await writeFile(join(dir, 'files', 'flood', `f${i}`), 'x');
+  const report = await cleanupCredentials(dir, now);
+  t.same(await readdir(dir), []);
+  t.equal(report.removedCount, 307, 'everything was removed: 304 files and 3 folders');
+  t.equal(report.overwritten, 256, 'of the 303 candidates in our folders (the marker, expires-at, files/a and the flood), 256 were overwritten');
+  t.match(report.notOverwritten, [/^47 more file\(s\): past 256 candidates, files are only unlinked$/]);
 });
 
 t.test('cleanup of expired credentials still empties the workspace and reports a violation', async (t) => {

@@ -7,14 +7,16 @@
  * every secret in every encoding.
  */
 import { createHash } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { bundleStep } from '../../src/build/bundle-step.ts';
 import { findLeaks, filesUnder, makeSshFixture, token, type Haystack } from '../credentials/fixtures.ts';
+import { listTree, prepareOutside, rotatedCases, snapshotOutside, type MarkerAfter, type PlantedCase } from '../credentials/planted.ts';
 import { startKubeApiStub, writeServiceAccountDir } from '../harness/k8s-api-stub.ts';
 import { repoRoot, requireRoot } from '../harness/shared.ts';
 
@@ -26,8 +28,18 @@ let work: string;
 let bundle: string;
 let bundleCode: string;
 
+/** Memory-backed like the emptyDir (medium: Memory) the Task recommends: fsync, done for every file written and overwritten, costs nothing there. */
+function scratchRoot(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
 t.before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'inject-credentials-step-'));
+  work = await mkdtemp(join(scratchRoot(), 'inject-credentials-step-'));
   await chmod(work, 0o755);
   const built = await bundleStep(repoRoot, 'inject-credentials');
   bundleCode = Buffer.from(built.code).toString('utf8');
@@ -109,7 +121,8 @@ async function runStepProgram(scenario: Scenario): Promise<Run> {
   const outputs: Haystack[] = [
     { name: 'stdout', content: result.stdout },
     { name: 'stderr', content: result.stderr },
-    ...(await filesUnder(root, [creds, secretDir])),
+    // Not the planted cases' outside folder either: a test plants a hard link to a credential there, as an attacker would.
+    ...(await filesUnder(root, [creds, secretDir, join(root, 'outside')])),
   ];
   return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, root, creds, secretDir, results, metrics, outputs };
 }
@@ -190,12 +203,14 @@ t.test('dockerconfigjson: only the allowed registries, 0700/0400, fingerprints; 
   await assertScopedModes(t, run);
   await assertFingerprints(t, run);
   t.match(run.metrics, /tekton_credential_injections_total\{outcome="success",secret_type="kubernetes.io\/dockerconfigjson",source="workspace"\} 1/);
+  t.match(run.results['injection-digest'], /^sha256:[0-9a-f]{64}$/, 'the injection returns the digest of the workspace');
   assertNoLeaks(t, run, secrets);
 
   const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
   t.equal(cleanup.code, 0, cleanup.stderr);
   t.same(await readdir(run.creds), [], 'cleanup leaves the workspace empty');
   t.equal(cleanup.results.fingerprints, '{}');
+  t.equal(cleanup.results['injection-digest'], '', 'cleanup returns no digest');
   t.ok((JSON.parse(cleanup.results.paths!) as string[]).includes('docker/config.json'));
   assertNoLeaks(t, cleanup, secrets);
   const again = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
@@ -363,11 +378,11 @@ t.test('failure paths leak nothing and leave no credential behind', async (t) =>
     const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
     t.equal(cleanup.code, 0, cleanup.stderr);
     t.same(await readdir(run.creds), [], 'cleanup empties the half-written workspace');
-    t.match(cleanup.stdout, /1 file\(s\) in the manifest were never written/);
+    t.match(cleanup.stdout, /1 file\(s\) the marker lists were not there/);
     assertNoLeaks(t, cleanup, [big.toString(), small]);
   });
 
-  t.test('foreign files in the workspace are a violation', async (t) => {
+  t.test('a workspace that is not empty is a violation without a digest', async (t) => {
     const password = token('pw');
     const run = await runStepProgram({
       secretFiles: { username: 'bot', password },
@@ -379,7 +394,7 @@ t.test('failure paths leak nothing and leave no credential behind', async (t) =>
       },
     });
     t.equal(run.code, 1);
-    t.match(run.stderr, /violation \[CREDENTIALS_WORKSPACE_FOREIGN\].*"exfil\.sh"/);
+    t.match(run.stderr, /violation \[CREDENTIALS_WORKSPACE_NOT_EMPTY\]: the credentials workspace is not empty \("exfil\.sh"\) and previous-injection-digest is empty/);
     t.match(run.metrics, /tekton_workspace_access_violations_total\{task="inject-credentials",workspace="credentials"\} 1/);
     t.same(await readdir(run.creds), ['exfil.sh'], 'nothing was added');
     assertNoLeaks(t, run, [password]);
@@ -414,4 +429,144 @@ t.test('expired credentials: cleanup still empties the workspace, then reports a
   t.same(await readdir(run.creds), []);
   t.match(cleanup.metrics, /tekton_workspace_access_violations_total/);
   assertNoLeaks(t, cleanup, [apiToken]);
+});
+
+t.test('re-injection: the second injection presents the first one\'s digest; a stale or missing digest is refused', async (t) => {
+  const ghcr = token('ghp');
+  const password = token('pw');
+  const apiToken = token('api');
+  const secrets = [ghcr, password, apiToken];
+  const first = await runStepProgram({
+    secretFiles: { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { auth: b64(`bot:${ghcr}`) } } }) },
+    env: { SECRET_TYPE: DOCKER },
+    args: ['--mode', 'inject', '--allowed-hosts', 'ghcr.io'],
+  });
+  t.equal(first.code, 0, first.stderr);
+  const firstDigest = first.results['injection-digest']!;
+
+  const secretDir = async (files: Record<string, string>) => {
+    await rm(first.secretDir, { recursive: true, force: true });
+    await mkdir(first.secretDir, { mode: 0o755 });
+    for (const [key, value] of Object.entries(files)) await writeFile(join(first.secretDir, key), value, { mode: 0o444 });
+  };
+  await secretDir({ username: 'bot', password });
+  const withoutDigest = await runStepProgram({ reuse: first, env: { SECRET_TYPE: 'kubernetes.io/basic-auth' }, args: ['--mode', 'inject', '--allowed-hosts', 'github.com'] });
+  t.equal(withoutDigest.code, 1);
+  t.match(withoutDigest.stderr, /\[CREDENTIALS_WORKSPACE_NOT_EMPTY\]/);
+  t.match(withoutDigest.stderr, /hint: if an earlier inject-credentials task in this Pipeline filled it, pass its result: previous-injection-digest: \$\(tasks\.<that task>\.results\.injection-digest\)/);
+
+  const second = await runStepProgram({
+    reuse: first,
+    env: { SECRET_TYPE: 'kubernetes.io/basic-auth', PREVIOUS_INJECTION_DIGEST: firstDigest },
+    args: ['--mode', 'inject', '--allowed-hosts', 'github.com', '--basic-auth-formats', 'git-credentials'],
+  });
+  t.equal(second.code, 0, second.stderr);
+  t.equal(await readFile(join(first.creds, 'basic-auth/.git-credentials'), 'utf8'), `https://bot:${password}@github.com\n`);
+  t.ok(JSON.parse(await readFile(join(first.creds, 'docker/config.json'), 'utf8')).auths['ghcr.io'], 'the first injection\'s files are still there');
+  await assertScopedModes(t, second);
+  const secondDigest = second.results['injection-digest']!;
+  t.not(secondDigest, firstDigest);
+
+  await secretDir({ token: apiToken });
+  const stale = await runStepProgram({
+    reuse: first,
+    env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: firstDigest },
+    args: ['--mode', 'inject', '--opaque-files', 'token=api'],
+  });
+  t.equal(stale.code, 1);
+  t.match(stale.stderr, /violation \[CREDENTIALS_WORKSPACE_TAMPERED\]: the credentials workspace is not what the injection with previous-injection-digest sha256:/);
+  t.match(stale.stderr, /hint: previous-injection-digest must be the injection-digest result of the most recent inject-credentials task/);
+  const third = await runStepProgram({
+    reuse: first,
+    env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: secondDigest },
+    args: ['--mode', 'inject', '--opaque-files', 'token=api'],
+  });
+  t.equal(third.code, 0, third.stderr);
+
+  const malformed = await runStepProgram({ reuse: first, env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: 'sha256:nope' }, args: ['--mode', 'inject', '--opaque-files', 'token=api2'] });
+  t.equal(malformed.code, 2);
+  t.match(malformed.stderr, /error \[CONFIG_CREDENTIALS_INPUT\]: previous-injection-digest "sha256:nope" is not sha256:<64 lower-case hex digits>/);
+
+  const cleanup = await runStepProgram({ reuse: first, args: ['--mode', 'cleanup'] });
+  t.equal(cleanup.code, 0, cleanup.stderr);
+  t.same(await readdir(first.creds), []);
+  for (const run of [first, withoutDigest, second, stale, third, malformed, cleanup]) assertNoLeaks(t, run, secrets);
+});
+
+t.test('cleanup as the step user: what another user planted is reported, and our credentials are gone first', async (t) => {
+  if (!requireRoot(t, 'planting a root-owned folder')) return;
+  const apiToken = token('api');
+  const run = await runStepProgram({ secretFiles: { token: apiToken }, env: { SECRET_TYPE: 'Opaque' }, args: ['--mode', 'inject', '--opaque-files', 'token'] });
+  t.equal(run.code, 0, run.stderr);
+  await mkdir(join(run.creds, 'aaa-root-owned'), { mode: 0o755 });
+  await writeFile(join(run.creds, 'aaa-root-owned', 'kept'), 'x');
+  const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
+  t.equal(cleanup.code, 3);
+  t.match(cleanup.stderr, /error \[CREDENTIALS_CLEANUP_INCOMPLETE\]: the credentials workspace is not empty after cleanup: "aaa-root-owned\/kept" cannot be removed: EACCES/);
+  t.same(await readdir(run.creds), ['aaa-root-owned'], 'everything but the root-owned folder is gone, our credentials first');
+  assertNoLeaks(t, cleanup, [apiToken]);
+});
+
+t.test('generated planted workspaces, against the step program as the step user', async (t) => {
+  if (!requireRoot(t, 'planting entries as the step user, devices and hard links')) return;
+  const ghcr = token('ghp');
+  const apiToken = token('api');
+  const secrets = [ghcr, apiToken];
+  const genuineSecret = { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { auth: b64(`bot:${ghcr}`) } } }) };
+  const genuine = await runStepProgram({ secretFiles: genuineSecret, env: { SECRET_TYPE: DOCKER }, args: ['--mode', 'inject', '--allowed-hosts', 'ghcr.io'] });
+  t.equal(genuine.code, 0, genuine.stderr);
+  const digest = genuine.results['injection-digest']!;
+  // Every case runs in process (test/credentials/planted.test.ts); here every class, each kind of entry in one place.
+  const cases = rotatedCases(0);
+  const counts = { fresh: 0, genuine: 0 };
+
+  const plantInto = (plantedCase: PlantedCase, copyGenuine: boolean) => async (creds: string) => {
+    await ownByStep(creds);
+    if (copyGenuine) await execa('cp', ['-a', `${genuine.creds}/.`, creds]);
+    const outside = join(dirname(creds), 'outside');
+    await prepareOutside(outside, STEP_UID);
+    await plantedCase.plant({ creds, outside, outsideSeen: outside, uid: STEP_UID, gid: STEP_UID, foreignUid: 65534 });
+  };
+  const cleanupAndCheck = async (t: Test, run: Run, markerAfter: MarkerAfter) => {
+    const outside = join(run.root, 'outside');
+    const before = await snapshotOutside(outside);
+    const cleanup = await runStepProgram({ reuse: run, args: ['--mode', 'cleanup'] });
+    t.equal(cleanup.code, markerAfter === 'invalid' || markerAfter === 'expired' ? 1 : 0, `cleanup exit code (marker ${markerAfter}): ${cleanup.stderr}`);
+    t.same(await listTree(run.creds), [], 'cleanup leaves the workspace empty');
+    t.same(await snapshotOutside(outside), before, 'nothing outside the workspace changed');
+    assertNoLeaks(t, cleanup, secrets);
+  };
+
+  for (const plantedCase of cases) {
+    t.test(plantedCase.name, async (t) => {
+      if (!plantedCase.needsGenuine) {
+        counts.fresh++;
+        const fresh = await runStepProgram({
+          secretFiles: genuineSecret,
+          env: { SECRET_TYPE: DOCKER },
+          args: ['--mode', 'inject', '--allowed-hosts', 'ghcr.io'],
+          prepareCreds: plantInto(plantedCase, false),
+        });
+        t.equal(fresh.code, 1, 'an injection without a digest is a violation');
+        t.match(fresh.stderr, /violation \[CREDENTIALS_WORKSPACE_NOT_EMPTY\]: .* and previous-injection-digest is empty/);
+        t.notOk((await listTree(fresh.creds)).includes('docker/config.json'), 'no credential was written');
+        assertNoLeaks(t, fresh, secrets);
+        // Cleanup of the same planted entries runs below, on top of the genuine injection; a forged marker alone reads differently.
+        if (plantedCase.markerAfterFresh !== 'none') await cleanupAndCheck(t, fresh, plantedCase.markerAfterFresh);
+      }
+      counts.genuine++;
+      const again = await runStepProgram({
+        secretFiles: { token: apiToken },
+        env: { SECRET_TYPE: 'Opaque', PREVIOUS_INJECTION_DIGEST: digest },
+        args: ['--mode', 'inject', '--opaque-files', 'token=api'],
+        prepareCreds: plantInto(plantedCase, true),
+      });
+      t.equal(again.code, 1, 'a re-injection with the genuine digest is a violation');
+      t.match(again.stderr, /violation \[CREDENTIALS_WORKSPACE_TAMPERED\]: the credentials workspace is not what the injection with previous-injection-digest sha256:[0-9a-f]{64} left/);
+      t.notOk((await listTree(again.creds)).includes('files/api'), 'the new credential was not written');
+      assertNoLeaks(t, again, secrets);
+      await cleanupAndCheck(t, again, plantedCase.markerAfter);
+    });
+  }
+  t.teardown(() => t.comment(`${counts.fresh} fresh and ${counts.genuine} re-injection cases against the step program`));
 });

@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { quoteUntrusted } from '../../errors.ts';
 import { CredentialsError, CredentialsErrorCode, describeSystemError } from '../errors.ts';
+import { Folder } from '../folder.ts';
 import type { Redactor } from '../redactor.ts';
 import { K8S_NAME, MAX_SECRET_BYTES, SECRET_KEY, secretKeys, type LoadedSecret, type SecretType } from '../secret.ts';
+import { readMountedFile } from './mount.ts';
 
 /**
  * Fetches one named Secret from the Kubernetes API with the pod's service
@@ -42,17 +42,35 @@ export async function loadServiceAccount(
       'KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must name the API server (Kubernetes sets them in every pod)',
     );
   }
+  const unreadable = (name: string, reason: string) =>
+    new CredentialsError(CredentialsErrorCode.serviceAccount, `cannot read the service account's ${name}: ${reason}`, {
+      hint: 'the kubernetes-api source needs the service account token mounted (automountServiceAccountToken must not be false)',
+    });
+  let root: Folder;
+  try {
+    root = await Folder.open(dir);
+  } catch (error) {
+    throw unreadable('token', `the folder ${quoteUntrusted(dir)} cannot be opened: ${describeSystemError(error)}`);
+  }
+  // The projected service account volume is kubelet-shaped like a Secret's: same reader, same bounds.
   const read = async (name: string): Promise<Buffer> => {
+    let result;
     try {
-      return await readFile(join(dir, name));
+      result = await readMountedFile(root, name, MAX_SECRET_BYTES);
     } catch (error) {
-      throw new CredentialsError(
-        CredentialsErrorCode.serviceAccount,
-        `cannot read the service account's ${name}: ${describeSystemError(error)}`,
-        { hint: 'the kubernetes-api source needs the service account token mounted (automountServiceAccountToken must not be false)' },
-      );
+      throw unreadable(name, describeSystemError(error));
     }
+    if (result.kind === 'found') return result.bytes;
+    throw unreadable(name, result.kind === 'missing' ? 'ENOENT (no such file or directory)' : `refused (${result.reason})`);
   };
+  try {
+    return await readAccount(read, host, portText, redactor);
+  } finally {
+    await root.close();
+  }
+}
+
+async function readAccount(read: (name: string) => Promise<Buffer>, host: string, portText: string, redactor: Redactor): Promise<ServiceAccount> {
   const token = (await read('token')).toString('utf8').trim();
   redactor.add(token);
   if (token.length === 0 || /\s/.test(token)) {

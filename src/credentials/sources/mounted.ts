@@ -1,17 +1,17 @@
-import { constants } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { realpath } from 'node:fs/promises';
 import { quoteUntrusted } from '../../errors.ts';
-import { CredentialsError, CredentialsErrorCode, describeSystemError, systemErrorCode } from '../errors.ts';
+import { CredentialsError, CredentialsErrorCode, describeSystemError } from '../errors.ts';
+import { Folder } from '../folder.ts';
 import type { Redactor } from '../redactor.ts';
 import { MAX_SECRET_BYTES, SECRET_KEY, secretKeys, type LoadedSecret, type SecretType } from '../secret.ts';
+import { readMountedFile, type MountedRead } from './mount.ts';
 
 /**
  * Reads a Secret mounted as a workspace: one file per key. Kubernetes
  * mounts each key as a symlink into a timestamped "..data" folder, so links
- * are followed, but only when they resolve inside the mount. Only the keys
- * the type needs are read; each value is handed to the redactor before
- * anything else happens to it.
+ * are followed, but only downwards inside the mount (readMountedFile). Only
+ * the keys the type needs are read; each value is handed to the redactor
+ * before anything else happens to it.
  */
 export async function readMountedSecret(options: {
   dir: string;
@@ -21,10 +21,9 @@ export async function readMountedSecret(options: {
   redactor: Redactor;
 }): Promise<LoadedSecret> {
   const { dir, label, type, redactor } = options;
-  let root: string;
+  let root: Folder;
   try {
-    root = await realpath(dir);
-    if (!(await stat(root)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    root = await Folder.open(await realpath(dir));
   } catch (error) {
     throw new CredentialsError(
       CredentialsErrorCode.secretMissing,
@@ -32,6 +31,18 @@ export async function readMountedSecret(options: {
       { hint: 'bind the "secret" workspace to the Secret (workspaces: - name: secret, secret: {secretName: ...})' },
     );
   }
+  try {
+    return await readKeys(root, options);
+  } finally {
+    await root.close();
+  }
+}
+
+async function readKeys(
+  root: Folder,
+  options: { label: string; type: SecretType; declaredKeys: readonly string[]; redactor: Redactor },
+): Promise<LoadedSecret> {
+  const { label, type, redactor } = options;
   const { required, optional } = secretKeys(type, options.declaredKeys);
   const data = new Map<string, Buffer>();
   for (const key of [...required, ...optional]) {
@@ -55,47 +66,26 @@ export async function readMountedSecret(options: {
   return { label, type, source: 'workspace', data };
 }
 
-async function readKey(root: string, key: string, label: string): Promise<Buffer | undefined> {
-  const path = join(root, key);
-  let resolved: string;
+const REFUSALS: Record<Exclude<MountedRead, { kind: 'found' | 'missing' }>['reason'], string> = {
+  outside: 'links outside the secret workspace',
+  'not-a-file': 'is not a regular file',
+  'too-large': `is larger than ${MAX_SECRET_BYTES} bytes, the most a Secret holds`,
+  'too-many-links': `goes through more than 8 links`,
+  replaced: 'was replaced while it was read',
+};
+
+async function readKey(root: Folder, key: string, label: string): Promise<Buffer | undefined> {
+  let read: MountedRead;
   try {
-    resolved = await realpath(path);
+    read = await readMountedFile(root, key, MAX_SECRET_BYTES);
   } catch (error) {
-    if (systemErrorCode(error) === 'ENOENT') return undefined;
     throw readFailure(label, key, error);
   }
-  if (!resolved.startsWith(root + sep)) {
-    throw new CredentialsError(
-      CredentialsErrorCode.secretMalformed,
-      `${label} key ${quoteUntrusted(key)} links outside the secret workspace`,
-      { hint: 'bind the workspace to a Secret volume, not to a folder with links' },
-    );
-  }
-  try {
-    const handle = await open(resolved, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) {
-        throw new CredentialsError(CredentialsErrorCode.secretMalformed, `${label} key ${quoteUntrusted(key)} is not a regular file`);
-      }
-      if (info.size > MAX_SECRET_BYTES) {
-        throw new CredentialsError(
-          CredentialsErrorCode.secretMalformed,
-          `${label} key ${quoteUntrusted(key)} is ${info.size} bytes; a Secret holds at most ${MAX_SECRET_BYTES}`,
-        );
-      }
-      const bytes = await handle.readFile();
-      if (bytes.length > MAX_SECRET_BYTES) {
-        throw new CredentialsError(CredentialsErrorCode.secretMalformed, `${label} key ${quoteUntrusted(key)} grew past ${MAX_SECRET_BYTES} bytes while read`);
-      }
-      return bytes;
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if (error instanceof CredentialsError) throw error;
-    throw readFailure(label, key, error);
-  }
+  if (read.kind === 'missing') return undefined;
+  if (read.kind === 'found') return read.bytes;
+  throw new CredentialsError(CredentialsErrorCode.secretMalformed, `${label} key ${quoteUntrusted(key)} ${REFUSALS[read.reason]}`, {
+    hint: 'bind the secret workspace to the Secret itself (workspaces: - name: secret, secret: {secretName: ...}), not to a folder a task can write',
+  });
 }
 
 function readFailure(label: string, key: string, error: unknown): CredentialsError {
