@@ -14,6 +14,9 @@ import type { ImageManifest } from '../../src/oci/media-types.ts';
 import { sourceDateEpoch } from '../../src/oci/tar-layer.ts';
 import type { BenchSection } from './lib.ts';
 
+/** One line for `npm run bench -- --help`. */
+export const summary = 'step image sizes per architecture and layer (exact bytes, no baseline)';
+
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const PROGRAM = 'validate-params';
 const LAYER_NAMES = ['base (glibc, libstdc++, CA roots, users)', 'node runtime', `program (${PROGRAM}.mjs)`];

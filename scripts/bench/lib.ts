@@ -15,10 +15,31 @@ export interface BenchFigure {
   baselineMs: number;
   /** valueMs / baselineMs. */
   ratio: number;
-  /** A goal from the issue, e.g. "≤ 1.3×", if there is one. */
-  goal?: string;
+  /** A goal from the issue, if there is one: see atMostRatio and atMostSeconds. */
+  goal?: BenchGoal;
   /** Extra facts: sizes, counts, peak memory. */
   notes?: string;
+}
+
+/** A goal is a bound on the ratio, or on the measured time itself (e.g. a build "≤ 30 s"). */
+export type BenchGoal = { ratioAtMost: number } | { secondsAtMost: number };
+
+export function atMostRatio(ratio: number): BenchGoal {
+  return { ratioAtMost: ratio };
+}
+
+export function atMostSeconds(seconds: number): BenchGoal {
+  return { secondsAtMost: seconds };
+}
+
+export function describeGoal(goal: BenchGoal): string {
+  return 'ratioAtMost' in goal ? `≤ ${goal.ratioAtMost}×` : `≤ ${goal.secondsAtMost} s`;
+}
+
+/** True when the figure meets its goal, false when it misses it, undefined without a goal. */
+export function meetsGoal(f: BenchFigure): boolean | undefined {
+  if (f.goal === undefined) return undefined;
+  return 'ratioAtMost' in f.goal ? f.ratio <= f.goal.ratioAtMost : f.valueMs <= f.goal.secondsAtMost * 1000;
 }
 
 export interface BenchSection {

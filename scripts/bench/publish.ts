@@ -14,6 +14,9 @@ import { startRegistry } from '../../test/harness/registry.ts';
 import { buildFixtureLayout } from '../../test/publish/layout-fixture.ts';
 import { figure, type BenchSection } from './lib.ts';
 
+/** One line for `npm run bench -- --help`. */
+export const summary = 'publishing the built catalog to a loopback registry, cold and warm (vs skopeo copy)';
+
 async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   const start = performance.now();
   await fn();

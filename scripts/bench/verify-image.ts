@@ -15,6 +15,9 @@ import { pushBundleReferrer, pushImage, pushLegacySignatures } from '../../test/
 import { MockSigstore, inTotoStatement, simpleSigningPayload } from '../../test/sigstore/fixtures/signing.ts';
 import { figure, type BenchSection } from './lib.ts';
 
+/** One line for `npm run bench -- --help`. */
+export const summary = 'verify-image on 1, 10 and 50 signed images from a loopback registry (vs node -e 0)';
+
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SIZES = [1, 10, 50] as const;
 const RUNS = 5;

@@ -15,6 +15,8 @@ Commands:
   build       build the catalog: step images, Task YAML, bundles, index
   publish     push the built step images and Tekton bundles to a registry
   show-task   print a Task from a Tekton bundle, as Tekton's bundles resolver reads it
+  audit       audit Tekton and RBAC YAML for the threat model's weaknesses (text, JSON, SARIF)
+  lint        check Pipelines and runs against the interfaces of the Tasks they use
 
 Run \`tekton-catalog <command> --help\` for a command's options.
 `;
@@ -73,6 +75,9 @@ export async function runCli(argv: string[], io: { stdout: Out; stderr: Out } = 
       return showTaskCommand(rest, io);
     case 'build':
       return runBuildCommand(rest, process.cwd(), io);
+    case 'audit':
+    case 'lint':
+      return (await import('./audit-command.ts')).runAuditCommand(command, rest, { stdout: io.stdout, stderr: io.stderr, stdin: () => process.stdin });
     default:
       throw usage(`unknown command ${JSON.stringify(command.slice(0, 40))}`, 'run `tekton-catalog --help` for the commands');
   }

@@ -2,7 +2,7 @@ import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { findForbiddenCharacter } from './characters.ts';
 import { loadRegexEngine } from './regex/linear-pattern.ts';
 import type { ParamRule, RuleSet } from './rules.ts';
-import { validatorFor, type TypeValidator } from './types/index.ts';
+import { validatorFor, type TypeValidator, type ValidatorTools } from './types/index.ts';
 
 export interface CompiledRule {
   readonly rule: ParamRule;
@@ -21,7 +21,14 @@ export type CompiledRuleSet = ReadonlyMap<string, CompiledRule>;
  */
 export async function compileRuleSet(rules: RuleSet): Promise<CompiledRuleSet> {
   const needsRegex = Object.values(rules).some((rule) => rule.type === 'regex');
-  const tools = { regexEngine: needsRegex ? await loadRegexEngine() : undefined };
+  return compileRuleSetWith(rules, { regexEngine: needsRegex ? await loadRegexEngine() : undefined });
+}
+
+/**
+ * compileRuleSet for callers that cannot wait: the regex engine must be
+ * loaded already (loadRegexEngine) if the rules hold a regex rule.
+ */
+export function compileRuleSetWith(rules: RuleSet, tools: ValidatorTools): CompiledRuleSet {
   const compiled = new Map<string, CompiledRule>();
   for (const name of Object.keys(rules)) {
     const rule = rules[name]!;

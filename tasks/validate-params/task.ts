@@ -221,6 +221,7 @@ A Task that runs the validate-params image itself can pass one env variable per 
                         readOnlyRootFilesystem: true,
                         capabilities: { drop: ['ALL'] },
                       },
+                      computeResources: { limits: { cpu: '500m', memory: '256Mi' } },
                     },
                   ],
                 },

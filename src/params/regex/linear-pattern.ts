@@ -21,11 +21,17 @@ export type RegexEngine = typeof import('re2js');
 export const MATCH_BUDGET = 2 ** 25;
 
 let engine: Promise<RegexEngine> | undefined;
+let loaded: RegexEngine | undefined;
 
 /** re2js, imported on first use (esbuild keeps it in the bundle but runs its code only then). */
 export function loadRegexEngine(): Promise<RegexEngine> {
-  engine ??= import('re2js');
+  engine ??= import('re2js').then((module) => (loaded = module));
   return engine;
+}
+
+/** re2js once loadRegexEngine has loaded it, for code that must compile rules synchronously. */
+export function loadedRegexEngine(): RegexEngine | undefined {
+  return loaded;
 }
 
 export interface LinearPattern {
