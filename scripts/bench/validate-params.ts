@@ -78,9 +78,12 @@ export async function run(): Promise<BenchSection> {
     await writeFile(program, bundle.code);
     const env = { RULES: JSON.stringify(RULES), TEKTON_RESULTS_DIR: join(work, 'results'), TASK_NAME: 'bench' };
     const yamlEnv = { ...env, RULES: Object.entries(RULES).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') };
+    // The same set with the regex rule turned into a text rule: the step then never loads re2js.
+    const noRegexEnv = { ...env, RULES: JSON.stringify({ ...RULES, 'build-arg': { type: 'text', maxLength: 256 } }) };
     const baseline: Sample[] = [];
     const json: Sample[] = [];
     const yaml: Sample[] = [];
+    const noRegex: Sample[] = [];
     // One unmeasured round warms the file cache.
     timeOnce(process.execPath, ['-e', '0'], {});
     timeOnce(process.execPath, [program, ...ARGS], env);
@@ -88,6 +91,7 @@ export async function run(): Promise<BenchSection> {
       baseline.push(timeOnce(process.execPath, ['-e', '0'], {}));
       json.push(timeOnce(process.execPath, [program, ...ARGS], env));
       yaml.push(timeOnce(process.execPath, [program, ...ARGS], yamlEnv));
+      noRegex.push(timeOnce(process.execPath, [program, ...ARGS], noRegexEnv));
     }
     const wall = (samples: Sample[]) => median(samples.map((s) => s.wallMs));
     const cpu = (samples: Sample[]) => median(samples.map((s) => s.cpuMs));
@@ -104,6 +108,10 @@ export async function run(): Promise<BenchSection> {
         }),
         figure('validate-params, 10 params, YAML rules', 'node -e 0', wall(yaml), wall(baseline), {
           notes: 'wall time; loads the yaml parser on demand',
+        }),
+        figure('validate-params, 10 params, JSON rules, no regex rule', 'node -e 0', wall(noRegex), wall(baseline), {
+          goal: atMostRatio(1.1),
+          notes: 'wall time; the regex engine (re2js) is loaded only for rule sets with a regex rule',
         }),
       ],
     };

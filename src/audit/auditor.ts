@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { quoteUntrusted } from '../errors.ts';
+import { loadRegexEngine } from '../params/regex/linear-pattern.ts';
 import { toYaml } from '../tekton/yaml.ts';
 import { EMPTY_CONFIG, type AuditConfig } from './config.ts';
 import { SEVERITY_RANK, atLeast, type Finding, type Region, type Severity } from './findings.ts';
@@ -102,6 +103,8 @@ export class Auditor {
   }
 
   async auditFiles(files: readonly InputFile[], problems: readonly InputProblem[] = []): Promise<AuditReport> {
+    // The interface lint checks values against param rules synchronously; regex rules need re2js loaded first.
+    await loadRegexEngine();
     const findings: Finding[] = [];
     const seen = new Set<string>();
     const suppressions = new Map<string, SuppressionComment[]>();

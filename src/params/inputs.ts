@@ -18,6 +18,10 @@ import type { RuleSet } from './rules.ts';
  *                          an empty NAME with no elements means "none"
  *   --help                 only as the sole argument
  * A param may come from env or from args, not both.
+ *
+ * In the catalog Task the args are the "values" param, then "--elements",
+ * "elements-name" and "elements"; messages speak of those params, since the
+ * person who reads them writes a Pipeline, not a command line.
  */
 export const ENV_PREFIX = 'PARAM_';
 
@@ -39,22 +43,26 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const arg = argv[i]!;
     if (arg === '--elements') {
       const name = argv[i + 1];
-      if (name === undefined) throw usage('--elements needs a param name (it may be "" when there are no elements)');
+      if (name === undefined) throw usage('--elements needs a param name after it (the Task passes its "elements-name" param there; "" means no elements)');
       const values = argv.slice(i + 2);
       if (name === '') {
-        if (values.length > 0) throw usage('--elements "" was given elements; name the array param they belong to');
+        if (values.length > 0) {
+          throw new CatalogError('USAGE_ARGS', `the "elements" param holds ${values.length} element(s), but "elements-name" is empty`, {
+            hint: 'set the "elements-name" param to the name of the array param whose elements you pass in "elements"',
+          });
+        }
         return { help: false, entries };
       }
       return { help: false, entries, elements: { name, values } };
     }
     if (arg === '--param') {
       const next = argv[++i];
-      if (next === undefined) throw usage('--param needs NAME=VALUE after it');
+      if (next === undefined) throw usage('the "values" entry --param needs a NAME=VALUE entry after it');
       entries.push(splitEntry(next));
     } else if (arg.startsWith('--param=')) {
       entries.push(splitEntry(arg.slice('--param='.length)));
     } else if (arg.startsWith('--')) {
-      throw usage(`unknown option ${quoteUntrusted(arg, 40)}${arg === '--help' ? ' (--help is only read as the sole argument)' : ''}`);
+      throw usage(`the "values" entry ${quoteUntrusted(arg, 40)} is not NAME=VALUE${arg === '--help' ? ' (--help is only read as the sole argument)' : ' (entries may not start with "--")'}`);
     } else {
       entries.push(splitEntry(arg));
     }
@@ -64,12 +72,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 
 function splitEntry(entry: string): [string, string] {
   const eq = entry.indexOf('=');
-  if (eq <= 0) throw usage(`argument ${quoteUntrusted(entry, 40)} is not NAME=VALUE`);
+  if (eq <= 0) throw usage(`the "values" entry ${quoteUntrusted(entry, 40)} is not NAME=VALUE`);
   return [entry.slice(0, eq), entry.slice(eq + 1)];
 }
 
 function usage(message: string): CatalogError {
-  return new CatalogError('USAGE_ARGS', message, { hint: 'run with --help for the argument syntax' });
+  return new CatalogError('USAGE_ARGS', message, {
+    hint: 'write each entry of the "values" param as NAME=VALUE, e.g. "git-revision=$(params.git-revision)"; pass an array param through "elements-name" and "elements"',
+  });
 }
 
 /** Refuses rule sets whose names collide as env variables. */
@@ -79,8 +89,8 @@ export function checkEnvNames(rules: RuleSet): Map<string, string> {
     const env = envNameFor(name);
     const other = byEnv.get(env);
     if (other !== undefined) {
-      throw new CatalogError('CONFIG_RULES_ENV_COLLISION', `rules ${other} and ${name} both map to the env variable ${env}`, {
-        hint: 'rename one of the params; names that differ only in case, "-", "_" or "." share an env variable',
+      throw new CatalogError('CONFIG_RULES_ENV_COLLISION', `the "rules" param names both ${other} and ${name}, which validate-params cannot tell apart (both read the env variable ${env})`, {
+        hint: 'rename one of the params; names that differ only in case, "-", "_" or "." are the same to validate-params',
       });
     }
     byEnv.set(env, name);
@@ -105,7 +115,7 @@ export function collectValues(rules: RuleSet, env: NodeJS.ProcessEnv, args: Pars
   }
   const add = (name: string, value: string) => {
     if (fromEnv.has(name)) {
-      throw new CatalogError('USAGE_PARAM_TWICE', `param ${quoteUntrusted(name, 64)} was given both as ${envNameFor(name)} and in args`, {
+      throw new CatalogError('USAGE_PARAM_TWICE', `param ${quoteUntrusted(name, 64)} was given both in the "values" param and as the env variable ${envNameFor(name)}`, {
         hint: 'pass each param one way only',
       });
     }
@@ -118,8 +128,8 @@ export function collectValues(rules: RuleSet, env: NodeJS.ProcessEnv, args: Pars
   if (args.elements) {
     const { name, values: elements } = args.elements;
     if (values.has(name)) {
-      throw new CatalogError('USAGE_PARAM_TWICE', `array param ${quoteUntrusted(name, 64)} was given with --elements and another way`, {
-        hint: 'pass each param one way only',
+      throw new CatalogError('USAGE_PARAM_TWICE', `array param ${quoteUntrusted(name, 64)} was given in "elements" (named by "elements-name") and also in "values" or env`, {
+        hint: 'pass each param one way only: an array param goes through "elements-name" and "elements" alone',
       });
     }
     values.set(name, [...elements]);

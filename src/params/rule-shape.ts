@@ -127,12 +127,20 @@ const lengthCap = required(integer({ positive: true, maximum: MAX_RULE_LENGTH })
 const TYPE_FIELDS: readonly (readonly [ParamType, readonly (readonly [string, Field])[]])[] = [
   ['git-sha', []],
   ['image-tag', []],
-  ['image-reference', [['requireDigest', optional(boolean)]]],
+  ['image-reference', [['requireDigest', optional(boolean)], ['allowIpv6', optional(boolean)]]],
   ['semver', [['allowVPrefix', optional(boolean)]]],
   ['dns-label', []],
   ['k8s-name', []],
   ['relative-path', []],
-  ['https-url', [['allowedHosts', optional(array(both(string, lengthBounds(1, MAX_HOST_LENGTH))))]]],
+  [
+    'https-url',
+    [
+      ['allowedHosts', optional(array(both(string, lengthBounds(1, MAX_HOST_LENGTH))))],
+      ['allowQuery', optional(boolean)],
+      ['allowIpv6', optional(boolean)],
+      ['publicHostsOnly', optional(boolean)],
+    ],
+  ],
   ['enum', [['values', required(both(array(string), lengthBounds(1)))]]],
   ['integer', [['min', optional(integer())], ['max', optional(integer())]]],
   ['bool', []],
@@ -146,6 +154,12 @@ const FIELDS: ReadonlyMap<string, ReadonlyMap<string, Field>> = new Map(
 
 /** Every rule type, in the order messages list them. */
 export const PARAM_TYPES: readonly ParamType[] = TYPE_FIELDS.map(([type]) => type);
+
+/** The options a rule of this type takes besides "type", or undefined for an unknown type. */
+export function ruleOptions(type: unknown): string[] | undefined {
+  const fields = typeof type === 'string' ? FIELDS.get(type) : undefined;
+  return fields && [...fields.keys()];
+}
 
 const BAD_TYPE = `Invalid discriminator value. Expected ${PARAM_TYPES.map((type) => `'${type}'`).join(' | ')}`;
 

@@ -11,8 +11,9 @@ export { MAX_RULE_LENGTH, PARAM_NAME };
  * newlines (unless `allowNewlines` on free text), Unicode format characters
  * such as bidi overrides and isolates and zero-width characters (category Cf
  * and every other default-ignorable code point), line and paragraph
- * separators, lone surrogates and private-use characters. See
- * src/params/characters.ts.
+ * separators, lone surrogates, private-use, unassigned and blank-looking
+ * characters and noncharacters. See src/params/characters.ts. Every type but
+ * text, regex and enum keeps the shell guarantee of src/params/shell.ts.
  *
  * Task definitions (definition.ts, classic zod) embed these schemas. The
  * validate-params step does not load zod at all: it checks rule sets with
@@ -29,7 +30,13 @@ const lengthCap = z.number().check(z.int(), z.positive(), z.maximum(MAX_RULE_LEN
 export const ParamRuleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('git-sha'), ...common }),
   z.strictObject({ type: z.literal('image-tag'), ...common }),
-  z.strictObject({ type: z.literal('image-reference'), requireDigest: z.optional(z.boolean()), ...common }),
+  z.strictObject({
+    type: z.literal('image-reference'),
+    requireDigest: z.optional(z.boolean()),
+    /** Allows a bracketed IPv6 registry; such a value must be quoted in scripts. */
+    allowIpv6: z.optional(z.boolean()),
+    ...common,
+  }),
   /** SemVer 2.0.0 exactly; `allowVPrefix` also accepts a leading "v" (git tags such as v1.2.3). */
   z.strictObject({ type: z.literal('semver'), allowVPrefix: z.optional(z.boolean()), ...common }),
   z.strictObject({ type: z.literal('dns-label'), ...common }),
@@ -39,6 +46,12 @@ export const ParamRuleSchema = z.discriminatedUnion('type', [
     type: z.literal('https-url'),
     /** Host names (optionally host:port), compared after IDNA and lower-casing. */
     allowedHosts: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(MAX_HOST_LENGTH)))),
+    /** Allows a query string ("?a=1&b=2"); such a value must be quoted in scripts. */
+    allowQuery: z.optional(z.boolean()),
+    /** Allows a bracketed IPv6 host; such a value must be quoted in scripts. */
+    allowIpv6: z.optional(z.boolean()),
+    /** Refuses IP addresses and internal names (localhost, *.internal, *.svc, single labels). */
+    publicHostsOnly: z.optional(z.boolean()),
     ...common,
   }),
   z.strictObject({ type: z.literal('enum'), values: z.array(z.string()).check(z.minLength(1)), ...common }),
@@ -51,7 +64,7 @@ export const ParamRuleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('bool'), ...common }),
   z.strictObject({
     type: z.literal('regex'),
-    /** Anchored by us (^(?:pattern)$), compiled with the `u` flag, and proven free of catastrophic backtracking. */
+    /** RE2 syntax, matched against the whole value by re2js in linear time. */
     pattern: z.string().check(z.minLength(1), z.maxLength(MAX_PATTERN_LENGTH)),
     /** Checked before the pattern runs. */
     maxLength: lengthCap,

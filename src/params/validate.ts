@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { quoteUntrusted } from '../errors.ts';
 import { findForbiddenCharacter } from './characters.ts';
-import { compileRuleSet, type CompiledRule, type CompiledRuleSet } from './compile.ts';
+import type { CompiledRule, CompiledRuleSet } from './compile.ts';
 import { isParamName } from './rule-shape.ts';
-import type { RuleSet } from './rules.ts';
+import { findShellHazard } from './shell.ts';
 
 /** Param values as a step receives them: one string, or a list for array params. */
 export type ParamValues = ReadonlyMap<string, string | readonly string[]> | Readonly<Record<string, string | readonly string[]>>;
@@ -34,8 +34,7 @@ export const SHOWN_VALUE_CHARS = 64;
  * (every element of an array param). Fails closed: a value without a rule
  * fails, and so does a rule without a value unless it is optional.
  */
-export function validateParams(values: ParamValues, rules: RuleSet | CompiledRuleSet): ValidationResult {
-  const compiled = rules instanceof Map ? (rules as CompiledRuleSet) : compileRuleSet(rules as RuleSet);
+export function validateParams(values: ParamValues, compiled: CompiledRuleSet): ValidationResult {
   const entries = values instanceof Map ? [...values.entries()] : Object.entries(values);
   const given = new Map<string, string | readonly string[]>(entries);
   const failures: ValidationFailure[] = [];
@@ -47,7 +46,7 @@ export function validateParams(values: ParamValues, rules: RuleSet | CompiledRul
       failures.push({
         param: displayName(name),
         rule: '(no rule)',
-        reason: 'has no rule; every param given to validate-params needs one',
+        reason: 'has no rule in the "rules" param; add one, or stop passing it',
         shownValue: quoteUntrusted(first, SHOWN_VALUE_CHARS),
       });
       continue;
@@ -68,7 +67,12 @@ export function validateParams(values: ParamValues, rules: RuleSet | CompiledRul
 
   for (const [name, entry] of compiled) {
     if (given.has(name) || entry.rule.optional) continue;
-    failures.push({ param: name, rule: entry.rule.type, reason: 'is missing: no value was given', shownValue: '(none)' });
+    failures.push({
+      param: name,
+      rule: entry.rule.type,
+      reason: `is missing: pass it in the "values" param ("${name}=$(params.${name})"), or through "elements-name" and "elements" for an array, or set "optional": true in its rule`,
+      shownValue: '(none)',
+    });
   }
   return { ok: failures.length === 0, failures };
 }
@@ -77,13 +81,17 @@ function failure(name: string, entry: CompiledRule, reason: string, value: strin
   return { param: name, rule: entry.rule.type, reason, shownValue: quoteUntrusted(value, SHOWN_VALUE_CHARS) };
 }
 
-/** The shared checks (emptiness, length, characters), then the type's own. */
+/** The shared checks (emptiness, length, characters), then the type's own, then its shell guarantee. */
 function checkValue(value: string, { rule, validator }: CompiledRule): string | undefined {
   if (value === '') return rule.optional ? undefined : 'is empty';
-  if (value.length > validator.maxLength) return `is ${value.length} characters long; at most ${validator.maxLength} are allowed`;
+  if (value.length > validator.maxLength) {
+    return validator.tooLong ?? `is ${value.length} characters long; at most ${validator.maxLength} are allowed`;
+  }
   const forbidden = findForbiddenCharacter(value, { allowNewlines: validator.allowNewlines === true });
   if (forbidden) return forbidden;
-  return validator.check(value);
+  const reason = validator.check(value);
+  if (reason !== undefined || validator.shell === undefined) return reason;
+  return findShellHazard(value, validator.shell);
 }
 
 function displayName(name: string): string {

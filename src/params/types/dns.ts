@@ -6,6 +6,7 @@ const LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 export function dnsLabel(): TypeValidator {
   return {
     maxLength: 63,
+    shell: 'word',
     check: (value) =>
       LABEL.test(value)
         ? undefined
@@ -17,6 +18,7 @@ export function dnsLabel(): TypeValidator {
 export function k8sName(): TypeValidator {
   return {
     maxLength: 253,
+    shell: 'word',
     check: (value) =>
       value.split('.').every((label) => label.length <= 63 && LABEL.test(label))
         ? undefined

@@ -10,6 +10,7 @@ const SHA1_OR_SHA256 = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 export function gitSha(): TypeValidator {
   return {
     maxLength: 64,
+    shell: 'word',
     check: (value) =>
       SHA1_OR_SHA256.test(value) ? undefined : 'must be a full git commit id: 40 or 64 lower-case hex digits',
   };

@@ -6,6 +6,7 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 export function imageTag(): TypeValidator {
   return {
     maxLength: 128,
+    shell: 'word',
     check: (value) =>
       TAG.test(value) ? undefined : 'must be an image tag: up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -',
   };
@@ -23,11 +24,18 @@ const MAX_NAME_LENGTH = 255;
  * "localhost" (as docker and containerd decide it); repository parts are
  * lower case. Only sha256 digests are accepted. With `requireDigest`, a
  * reference without a digest fails: a tag can be moved, a digest cannot.
+ * A registry written as a bracketed IPv6 address ([::1]:5000/app) needs
+ * `allowIpv6`: "[" and "]" are shell wildcards, so such a value is only
+ * inert inside double quotes.
  */
-export function imageReference(options: { requireDigest?: boolean | undefined }): TypeValidator {
+export function imageReference(options: { requireDigest?: boolean | undefined; allowIpv6?: boolean | undefined }): TypeValidator {
   return {
     maxLength: MAX_NAME_LENGTH + 1 + 128 + 1 + 71,
+    shell: options.allowIpv6 ? 'double-quoted' : 'word',
     check(value) {
+      if (value.startsWith('[') && !options.allowIpv6) {
+        return 'has an IPv6 registry address; set "allowIpv6": true in the rule, and quote the value wherever a script uses it';
+      }
       let rest = value;
       let digest: string | undefined;
       const at = rest.indexOf('@');

@@ -1,16 +1,15 @@
-import { compileRulePattern } from '../regex/safe-regex.ts';
+import { compileRulePattern, type RegexEngine } from '../regex/linear-pattern.ts';
 import type { TypeValidator } from './validator.ts';
 
 /**
- * A custom pattern, anchored to the whole value and run with the `u` flag.
- * The length cap is checked before the pattern runs; the pattern itself is
- * refused at rule-parse time unless it is provably free of catastrophic
- * backtracking (see regex/ambiguity.ts).
+ * A custom pattern in RE2 syntax, matched against the whole value in linear
+ * time by re2js (see ../regex/linear-pattern.ts). The length cap is checked
+ * before the pattern runs.
  */
-export function pattern(options: { pattern: string; maxLength: number }): TypeValidator {
-  const regex = compileRulePattern(options.pattern);
+export function pattern(options: { pattern: string; maxLength: number }, engine: RegexEngine): TypeValidator {
+  const compiled = compileRulePattern(engine, options.pattern, options.maxLength);
   return {
     maxLength: options.maxLength,
-    check: (value) => (regex.test(value) ? undefined : 'does not match the rule\'s pattern'),
+    check: (value) => (compiled.matches(value) ? undefined : 'does not match the rule\'s pattern'),
   };
 }

@@ -13,6 +13,7 @@ const SEGMENT = /^[A-Za-z0-9._@+-]+$/;
 export function relativePath(): TypeValidator {
   return {
     maxLength: 4096,
+    shell: 'word',
     check(value) {
       if (value === '.') return undefined;
       if (value.startsWith('/')) return 'must be relative, not absolute';

@@ -6,9 +6,11 @@ export function enumOf(options: { values: readonly string[] }): TypeValidator {
   const allowed = new Set(options.values);
   const shown = options.values.slice(0, 10).map((v) => quoteUntrusted(v, 40)).join(', ');
   const more = options.values.length > 10 ? `, … (${options.values.length} in all)` : '';
+  const reason = `must be one of ${shown}${more}`;
   return {
     maxLength: Math.max(...options.values.map((v) => v.length)),
-    check: (value) => (allowed.has(value) ? undefined : `must be one of ${shown}${more}`),
+    tooLong: reason,
+    check: (value) => (allowed.has(value) ? undefined : reason),
   };
 }
 
@@ -19,6 +21,7 @@ const CANONICAL_INTEGER = /^-?(?:0|[1-9][0-9]{0,15})$/;
 export function integer(options: { min?: number | undefined; max?: number | undefined }): TypeValidator {
   return {
     maxLength: 17,
+    shell: 'word',
     check(value) {
       if (!CANONICAL_INTEGER.test(value) || value === '-0') {
         return 'must be a whole number in plain decimal (no "+", no leading zeros, no spaces)';
@@ -36,6 +39,7 @@ export function integer(options: { min?: number | undefined; max?: number | unde
 export function bool(): TypeValidator {
   return {
     maxLength: 5,
+    shell: 'word',
     check: (value) => (value === 'true' || value === 'false' ? undefined : 'must be "true" or "false"'),
   };
 }

@@ -15,6 +15,7 @@ const SEMVER = new RegExp(
 export function semver(options: { allowVPrefix?: boolean | undefined }): TypeValidator {
   return {
     maxLength: 256,
+    shell: 'word',
     check(value) {
       const version = options.allowVPrefix && value.startsWith('v') ? value.slice(1) : value;
       if (SEMVER.test(version)) return undefined;

@@ -1,3 +1,5 @@
+import type { ShellSafety } from '../shell.ts';
+
 /**
  * One built-in param type, ready to check values. `check` sees only values
  * that are within `maxLength` and free of forbidden characters (the shared
@@ -8,7 +10,15 @@
 export interface TypeValidator {
   /** Checked before anything else, so a 1 MB value costs one comparison. */
   readonly maxLength: number;
+  /** The reason given for a value longer than maxLength, when the type has a better one than the length. */
+  readonly tooLong?: string;
   /** Only free text may allow newlines. */
   readonly allowNewlines?: boolean;
+  /**
+   * The type's shell guarantee (see ../shell.ts), checked after `check`
+   * passes, so no grammar can let shell syntax through by mistake. Absent
+   * for text, regex and enum, whose values the rule's author chooses.
+   */
+  readonly shell?: ShellSafety;
   check(value: string): string | undefined;
 }
