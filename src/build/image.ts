@@ -3,7 +3,7 @@ import { CatalogError } from '../errors.ts';
 import { createdFromEpoch, buildImageConfig, buildImageIndex, buildImageManifest, linuxPlatform, type ContainerConfig } from '../oci/image-config.ts';
 import type { OciLayout } from '../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor } from '../oci/media-types.ts';
-import { buildTarLayer } from '../oci/tar-layer.ts';
+import { buildTarLayer, type LayerEntry } from '../oci/tar-layer.ts';
 import { loadBaseImage, parseBaseReference, type BaseImageLayers } from './image/base.ts';
 import { ARCHES, loadRuntimeLock, type Arch, type RuntimeLock } from './runtime/lock.ts';
 import { CA_BUNDLE_PATH, NODE_PATH, NONROOT_UID, RuntimeLayers, type BuiltLayer } from './runtime/layers.ts';
@@ -60,6 +60,11 @@ export const IMAGE_ENV = [
   'NODE_ENV=production',
 ];
 
+/** The one file of an image's top layer; the SBOM signer rebuilds it to tie an image to this checkout's program. */
+export function programLayerEntry(program: string, bundle: Uint8Array): LayerEntry {
+  return { type: 'file', path: `${APP_DIR.slice(1)}/${program}.mjs`, content: bundle, mode: 0o644 };
+}
+
 export function stepRefName(program: string): string {
   return `step-${program}`;
 }
@@ -93,10 +98,7 @@ export async function buildStepImage(options: BuildStepImageOptions): Promise<St
   if (source !== undefined) labels[Annotation.source] = source;
   labels[Annotation.created] = created;
 
-  const program = await buildTarLayer(
-    [{ type: 'file', path: `${APP_DIR.slice(1)}/${options.program}.mjs`, content: options.bundle, mode: 0o644 }],
-    options.sourceDateEpoch,
-  );
+  const program = await buildTarLayer([programLayerEntry(options.program, options.bundle)], options.sourceDateEpoch);
   const programLayer: BuiltLayer = {
     descriptor: await options.layout.writeBlob(program.compressed, MediaType.layerTarGzip),
     diffId: program.diffId,
