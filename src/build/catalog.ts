@@ -22,6 +22,7 @@ import { buildStepImage, type Arch, type StepImage } from './image.ts';
 import { pullBaseImage } from './image/pull-base.ts';
 import { loadTaskDefinitions } from './load-definitions.ts';
 import { renderCatalogReadme, renderTaskReadme } from './readme.ts';
+import { publishedCatalogPolicies } from '../signing/policy/catalog-policies.ts';
 import { emitTask } from './task-emitter.ts';
 import { checkVersion, taskInterface } from './versioning.ts';
 
@@ -213,6 +214,7 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
     ),
   );
   files.set('index.json', renderCatalogIndex(index));
+  for (const [path, content] of publishedCatalogPolicies(registry)) files.set(path, content);
 
   await syncCatalog(catalogDir, definitions, files, report, options.check ?? false);
   return report;

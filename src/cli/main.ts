@@ -15,6 +15,9 @@ Commands:
   build       build the catalog: step images, Task YAML, bundles, index
   publish     push the built step images and Tekton bundles to a registry
   show-task   print a Task from a Tekton bundle, as Tekton's bundles resolver reads it
+  sign        sign and attest every published artefact catalog/index.json records (after publish)
+  verify-catalog  verify a catalog or Task bundle and every step image it runs, before applying it
+  policy      generate admission policies (policy-controller, Kyverno) for the signed catalog
 
 Run \`tekton-catalog <command> --help\` for a command's options.
 `;
@@ -73,6 +76,12 @@ export async function runCli(argv: string[], io: { stdout: Out; stderr: Out } = 
       return showTaskCommand(rest, io);
     case 'build':
       return runBuildCommand(rest, process.cwd(), io);
+    case 'sign':
+      return (await import('./sign-command.ts')).runSignCommand(rest, process.cwd(), io);
+    case 'verify-catalog':
+      return (await import('./verify-catalog-command.ts')).runVerifyCatalogCommand(rest, io);
+    case 'policy':
+      return (await import('./policy-command.ts')).runPolicyCommand(rest, process.cwd(), io);
     default:
       throw usage(`unknown command ${JSON.stringify(command.slice(0, 40))}`, 'run `tekton-catalog --help` for the commands');
   }
