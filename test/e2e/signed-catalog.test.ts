@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleToJSON } from '@sigstore/bundle';
+import { chmod } from 'node:fs/promises';
 import { digestHex, sha256Digest, type Digest } from '../../src/oci/digest.ts';
 import { jsonBytes } from '../../src/oci/layout.ts';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../../src/oci/media-types.ts';
@@ -23,7 +24,11 @@ import { LegacyAnnotation } from '../../src/sigstore/legacy/legacy-signature.ts'
 import { KeylessPolicy } from '../../src/sigstore/policy/keyless-policy.ts';
 import { SigstoreTrustedRoot } from '../../src/sigstore/trust/trusted-root.ts';
 import { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
+import type { BuiltCatalog } from '../harness/catalog-build.ts';
+import { loadCatalogTask, renderStep } from '../harness/catalog-task.ts';
 import { requireRegistryTools } from '../harness/registry.ts';
+import { requireRoot } from '../harness/shared.ts';
+import { runEntrypoint, unpackImage } from '../harness/step-image.ts';
 import { pae } from '../sigstore/fixtures/signing.ts';
 import { RELEASE_IDENTITY, SOURCE_COMMIT, SOURCE_REPOSITORY, signedCatalog } from '../signing/fixtures/signed-catalog.ts';
 
@@ -335,5 +340,54 @@ if (requireRegistryTools(t)) {
     const { code, report } = await verify(`127.0.0.1:9/signed/catalog@${sha256Digest('x')}`);
     t.equal(code, 1);
     t.equal(report.code, 'REGISTRY_UNREACHABLE');
+  });
+
+  t.test('the verify-catalog Task runs from its real image under chroot: verifies the signed catalog, rejects a tampered one', async (t) => {
+    if (!requireRoot(t, 'chroot into the unpacked image')) return;
+    const built = { catalogDir: catalog.catalogDir, index: catalog.index } as BuiltCatalog;
+    const { record, spec, defaults } = await loadCatalogTask(built, 'verify-catalog');
+    const step = spec.steps[0]!;
+    t.equal(step.image, record.images['verify-catalog']!.reference, 'the Task runs the image the index records');
+    const image = await unpackImage(join(catalog.dir, 'dist', 'oci'), 'step-verify-catalog', 'amd64');
+    t.teardown(image.cleanup);
+    const trustDir = join(image.rootfs, 'workspace', 'trusted-root');
+    await mkdir(trustDir, { recursive: true });
+    await writeFile(join(trustDir, 'trusted_root.json'), await readFile(catalog.trustedRootPath), { mode: 0o444 });
+    for (const dir of ['results', 'report']) {
+      await mkdir(join(image.rootfs, 'tmp', dir), { recursive: true });
+      await chmod(join(image.rootfs, 'tmp', dir), 0o1777);
+    }
+    const run = async (bundle: string) => {
+      const { args, env } = renderStep(step, {
+        params: {
+          ...defaults,
+          bundle,
+          'certificate-identity': RELEASE_IDENTITY.identity,
+          'certificate-oidc-issuer': RELEASE_IDENTITY.issuer,
+          'source-repository': SOURCE_REPOSITORY,
+          'plain-http-registries': catalog.proxy.host,
+        },
+        workspaces: { 'trusted-root': '/workspace/trusted-root', 'public-key': '', 'docker-config': '', report: '/tmp/report' },
+      });
+      return runEntrypoint(image.rootfs, image.config, { args, env: { ...env, TEKTON_RESULTS_DIR: '/tmp/results' }, timeoutMs: 120_000 });
+    };
+    const ok = await run(catalog.index.catalogBundles[0]!.reference);
+    t.equal(ok.code, 0, `the signed catalog verifies: ${ok.stderr.slice(0, 1000)}`);
+    t.match(ok.stdout, /^verify-catalog: VERIFIED /, 'the log says VERIFIED');
+    t.equal(await readFile(join(image.rootfs, 'tmp', 'results', 'source-commit'), 'utf8'), SOURCE_COMMIT, 'source-commit result');
+    t.equal(await readFile(join(image.rootfs, 'tmp', 'results', 'verified-bundle'), 'utf8'), `${catalog.prefix}/catalog@${catalog.index.catalogBundles[0]!.digest}`, 'verified-bundle result is the digest reference');
+    t.equal((JSON.parse(await readFile(join(image.rootfs, 'tmp', 'report', 'verify-catalog-report.json'), 'utf8')) as Report).verified, true, 'the report workspace holds the JSON report');
+
+    const target = bundleTarget(taskBundle('validate-params'));
+    const manifest = (await client.getManifest(target.repository, target.digest)).manifest as ImageManifest;
+    const layer = `/v2/${target.repository}/blobs/${manifest.layers[0]!.digest}`;
+    catalog.proxy.setRule(({ path }) => (path === layer ? { kind: 'rewrite', rewrite: (body, headers) => ({ body: Buffer.concat([body, Buffer.from('x')]), headers }) } : undefined));
+    try {
+      const bad = await run(taskBundle('validate-params'));
+      t.equal(bad.code, 1, 'a tampered bundle is rejected with exit 1');
+      t.match(bad.stderr, /verify-catalog: REJECTED .*\[BUNDLE_LAYER_DIGEST_MISMATCH\]/, 'naming the reason');
+    } finally {
+      catalog.proxy.setRule(undefined);
+    }
   });
 }
