@@ -27,7 +27,7 @@ import { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
 import type { BuiltCatalog } from '../harness/catalog-build.ts';
 import { loadCatalogTask, renderStep } from '../harness/catalog-task.ts';
 import { requireRegistryTools } from '../harness/registry.ts';
-import { requireRoot } from '../harness/shared.ts';
+import { repoRoot, requireRoot } from '../harness/shared.ts';
 import { runEntrypoint, unpackImage } from '../harness/step-image.ts';
 import { pae } from '../sigstore/fixtures/signing.ts';
 import { RELEASE_IDENTITY, SOURCE_COMMIT, SOURCE_REPOSITORY, signedCatalog } from '../signing/fixtures/signed-catalog.ts';
@@ -123,6 +123,45 @@ if (requireRegistryTools(t)) {
       t.equal(result.attestation?.predicateType, PredicateType.slsaProvenance, `${target.label}: verify-image finds the provenance`);
       if (target.kind.startsWith('step-image')) t.ok(inspection.attestations.some((a) => a.predicateType === PredicateType.cyclonedx), `${target.label}: and the SBOM`);
     }
+  });
+
+  t.test('the provenance records source, pinned inputs, builder and command; the SBOM is valid CycloneDX of what the image holds', async (t) => {
+    const trustedRoot = SigstoreTrustedRoot.fromBytes(await readFile(catalog.trustedRootPath), 'mock root');
+    const verifier = new ImageVerifier({ verifier: new BundleVerifier({ trustedRoot, keyless: KeylessPolicy.create(RELEASE_IDENTITY) }), registry: { plainHttpRegistries: [catalog.proxy.host] } });
+    t.teardown(() => verifier.close());
+    const image = targets.find((target) => target.kind === 'step-image' && target.program === 'verify-image')!;
+    const inspection = await verifier.inspect(image.reference);
+    const provenance = inspection.attestations.find((a) => a.predicateType === PredicateType.slsaProvenance)!.predicate as {
+      buildDefinition: { buildType: string; externalParameters: { source: Record<string, string>; buildCommand: string; registry: string }; resolvedDependencies: { name?: string; uri: string; digest: Record<string, string> }[] };
+      runDetails: { builder: { id: string; version: Record<string, string> } };
+    };
+    t.same(provenance.buildDefinition.externalParameters.source, { repository: SOURCE_REPOSITORY, commit: SOURCE_COMMIT, ref: 'refs/heads/main' }, 'source repository, commit and ref');
+    t.equal(provenance.buildDefinition.externalParameters.buildCommand, `npm ci && npm run build -- --registry ${catalog.prefix}`, 'the build command');
+    const digestOf = async (path: string) => sha256Digest(await readFile(join(repoRoot, path))).slice(7);
+    t.same(
+      provenance.buildDefinition.resolvedDependencies.map((d) => [d.name ?? d.uri, d.digest]),
+      [
+        ['git+https://github.com/org/catalog@refs/heads/main', { gitCommit: SOURCE_COMMIT }],
+        ['src/build/runtime/runtime.lock.json', { sha256: await digestOf('src/build/runtime/runtime.lock.json') }],
+        ['package-lock.json', { sha256: await digestOf('package-lock.json') }],
+      ],
+      'the commit and the sha256 of runtime.lock.json and package-lock.json',
+    );
+    t.equal(provenance.runDetails.builder.id, 'urn:hardened-tekton-catalog:builder:local', 'the builder');
+    t.equal(provenance.runDetails.builder.version.node, process.versions.node, 'and its versions');
+    t.ok(provenance.runDetails.builder.version['hardened-tekton-catalog'], 'including the catalog tooling');
+
+    const sbom = inspection.attestations.find((a) => a.predicateType === PredicateType.cyclonedx)!.predicate as { components: { name: string; version?: string; purl?: string }[] };
+    const CDX = await import('@cyclonedx/cyclonedx-library');
+    t.equal(await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(JSON.stringify(sbom)), null, "CycloneDX's own strict validator accepts it");
+    const purls = sbom.components.map((c) => c.purl ?? `file:${c.name}`);
+    const lock = JSON.parse(await readFile(join(repoRoot, 'src/build/runtime/runtime.lock.json'), 'utf8')) as { node: Record<string, { name: string; version: string }>; debs: Record<string, { package: string }[]> };
+    t.ok(purls.includes(`pkg:npm/${lock.node.amd64!.name}@${lock.node.amd64!.version}`) && purls.includes(`pkg:npm/${lock.node.arm64!.name}@${lock.node.arm64!.version}`), 'the Node binary of both platforms');
+    for (const arch of ['amd64', 'arm64']) {
+      for (const deb of lock.debs[arch]!) t.ok(purls.some((purl) => purl.startsWith(`pkg:deb/debian/${deb.package.replaceAll('+', '%2B')}@`)), `Debian ${deb.package} (${arch})`);
+    }
+    for (const npm of ['zod', '@sigstore/verify', '@sigstore/core']) t.ok(purls.some((purl) => purl.startsWith(`pkg:npm/${npm.replace('@', '%40')}@`)), `the bundled npm package ${npm}`);
+    t.ok(sbom.components.some((c) => c.name === 'steps/verify-image'), 'and the program itself');
   });
 
   t.test('openssl accepts every signature over its payload, and every certificate chains to the test CA', async (t) => {
