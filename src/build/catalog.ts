@@ -38,6 +38,7 @@ import { renderCatalogReadme, renderTaskReadme } from './readme.ts';
 import { renderRunTest } from './run-test.ts';
 import { CHANGES_ANNOTATION, changesAnnotation, renderChangelog, versionChanges } from './release-notes.ts';
 import { compareVersions, highestVersion } from './semver.ts';
+import { publishedCatalogPolicies } from '../signing/policy/catalog-policies.ts';
 import { emitTask } from './task-emitter.ts';
 import { assertNotBehindRelease, checkVersion, taskInterface, versionsAbove } from './versioning.ts';
 
@@ -337,6 +338,7 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
     for (const name of Object.keys(index.tasks)) files.set(join('task', name, 'CHANGELOG.md'), renderChangelog(name, index));
     files.set('README.md', renderCatalogReadme(index));
     files.set('index.json', renderCatalogIndex(index));
+    for (const [path, content] of publishedCatalogPolicies(registry)) files.set(path, content);
     const keptDirs = [...recordedYaml.keys()].map((key) => join('task', ...key.split('@')));
 
     const report: BuildReport = {

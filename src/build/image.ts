@@ -4,7 +4,7 @@ import { createdFromEpoch, buildImageConfig, buildImageIndex, buildImageManifest
 import type { OciLayout } from '../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/media-types.ts';
 import type { OciImageConfig } from '../oci/image-config.ts';
-import { buildTarLayer } from '../oci/tar-layer.ts';
+import { buildTarLayer, type LayerEntry } from '../oci/tar-layer.ts';
 import { stepRefName } from './dist-layout.ts';
 import { loadBaseImage, parseBaseReference, type BaseImageLayers } from './image/base.ts';
 import { ARCHES, loadRuntimeLock, type Arch, type RuntimeLock } from './runtime/lock.ts';
@@ -77,6 +77,11 @@ export function stepEntrypoint(program: string): string[] {
   return [NODE_PATH, `${APP_DIR}/${program}.mjs`];
 }
 
+/** The one file of an image's top layer; the SBOM signer rebuilds it to tie an image to this checkout's program. */
+export function programLayerEntry(program: string, bundle: Uint8Array): LayerEntry {
+  return { type: 'file', path: `${APP_DIR.slice(1)}/${program}.mjs`, content: bundle, mode: 0o644 };
+}
+
 /**
  * Builds the multi-arch image of one step program into a shared layout and
  * tags its index `step-<program>`. Layers, bottom to top: the base (users,
@@ -107,10 +112,7 @@ export async function buildStepImage(options: BuildStepImageOptions): Promise<St
   Object.assign(labels, options.annotations);
   labels[Annotation.created] = created;
 
-  const program = await buildTarLayer(
-    [{ type: 'file', path: `${APP_DIR.slice(1)}/${options.program}.mjs`, content: options.bundle, mode: 0o644 }],
-    options.sourceDateEpoch,
-  );
+  const program = await buildTarLayer([programLayerEntry(options.program, options.bundle)], options.sourceDateEpoch);
   const programLayer: BuiltLayer = {
     descriptor: await options.layout.writeBlob(program.compressed, MediaType.layerTarGzip),
     diffId: program.diffId,

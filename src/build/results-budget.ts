@@ -6,6 +6,9 @@ import type { ResultBound, TaskDefinition } from './definition.ts';
 /** "sha256:" and 64 hex digits. */
 export const DIGEST_BYTES = 71;
 
+/** registry/repository@sha256:<64 hex>: a name of at most 255 characters (distribution's limit), docker.io/library/ added for Docker Hub, and the digest. */
+export const PINNED_REFERENCE_MAX_BYTES = 255 + 'docker.io/library/'.length + 1 + DIGEST_BYTES;
+
 /** What a result without a declared bound may take: the step programs' limit when no bounds are given. */
 export const DEFAULT_RESULT_BOUND_BYTES = MAX_RESULT_BYTES;
 

@@ -21,6 +21,9 @@ Commands:
   show-task   print a Task from a Tekton bundle, as Tekton's bundles resolver reads it
   audit       audit Tekton and RBAC YAML for the threat model's weaknesses (text, JSON, SARIF)
   lint        check Pipelines and runs against the interfaces of the Tasks they use
+  sign        sign and attest every published artefact catalog/index.json records (after publish)
+  verify-catalog  verify a catalog or Task bundle and every step image it runs, before applying it
+  policy      generate admission policies (policy-controller, Kyverno) for the signed catalog
 
 Run \`tekton-catalog <command> --help\` for a command's options.
 `;
@@ -45,6 +48,12 @@ export async function runCli(argv: string[], io: CommandIo = process): Promise<n
     case 'audit':
     case 'lint':
       return (await import('./audit-command.ts')).runAuditCommand(command, rest, { stdout: io.stdout, stderr: io.stderr, stdin: () => process.stdin });
+    case 'sign':
+      return (await import('./sign-command.ts')).runSignCommand(rest, process.cwd(), io);
+    case 'verify-catalog':
+      return (await import('./verify-catalog-command.ts')).runVerifyCatalogCommand(rest, io);
+    case 'policy':
+      return (await import('./policy-command.ts')).runPolicyCommand(rest, process.cwd(), io);
     default:
       throw usage(`unknown command ${JSON.stringify(command.slice(0, 40))}`, 'run `tekton-catalog --help` for the commands');
   }

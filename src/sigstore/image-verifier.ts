@@ -55,6 +55,41 @@ export interface ImageVerification {
   referrersSource: 'api' | 'tag-schema';
 }
 
+/** An attestation (an in-toto statement other than cosign's image signature) that verified under the policy. */
+export interface VerifiedAttestation {
+  predicateType: string;
+  /** The signed predicate, parsed: trusted only because its signature verified under the policy. */
+  predicate: unknown;
+  predicateDigest: Digest;
+  source: string;
+  signer: VerifiedSigner;
+}
+
+/** A signature or attestation that did not verify, with the predicate type its unverified payload claims (for reporting only). */
+export interface RejectedCandidate {
+  source: string;
+  failure: VerificationFailure;
+  claimedPredicateType?: string;
+}
+
+/** Everything an image carries that verifies under the policy, and why the rest did not. */
+export interface ImageInspection {
+  input: string;
+  verifiedReference: string;
+  registry: string;
+  repository: string;
+  digest: Digest;
+  mediaType: string;
+  /** The manifest bytes whose digest was verified. */
+  manifest: Buffer;
+  referrersSource: 'api' | 'tag-schema';
+  signatures: VerifiedSignature[];
+  /** Set when no signature verified: the same code verify() would throw. */
+  signatureFailure?: VerificationFailure;
+  attestations: VerifiedAttestation[];
+  rejected: RejectedCandidate[];
+}
+
 /** When signatures fail for different reasons, the reported code is the first of these that occurred. */
 const FAILURE_PRECEDENCE: readonly VerifyErrorCodeValue[] = [
   VerifyErrorCode.digestMismatch,
@@ -123,6 +158,70 @@ export class ImageVerifier {
         result.attestation = this.requiredAttestation(discovery.candidates, pulled.bytes, where, this.options.attestationPredicateType);
       }
       return result;
+    });
+  }
+
+  /**
+   * Verifies every signature and attestation an image carries instead of
+   * stopping at the first good one: for callers that need all attestations
+   * (several provenances of one image) or must know what a signer already
+   * attached. Registry failures throw, as in verify(); a missing or invalid
+   * signature does not, it is reported in `signatureFailure`.
+   */
+  async inspect(input: string): Promise<ImageInspection> {
+    const reference = this.parse(input);
+    const client = this.client(reference.registry);
+    return withRegistryErrors(input, async () => {
+      const pulled = await client.getManifest(reference.repository, reference.digest ?? reference.tag ?? 'latest');
+      const digest = sha256Digest(pulled.bytes);
+      if (reference.digest !== undefined && digest !== reference.digest) {
+        throw new VerificationFailure(VerifyErrorCode.digestMismatch, `${quoteUntrusted(input, 200)}: the registry served a manifest hashing to ${digest}`);
+      }
+      const discovery = await new SignatureDiscovery(client).discover(reference.repository, digest);
+      const where = formatReference({ registry: reference.registry, repository: reference.repository, digest });
+      const inspection: ImageInspection = {
+        input,
+        verifiedReference: where,
+        registry: reference.registry,
+        repository: reference.repository,
+        digest,
+        mediaType: pulled.mediaType,
+        manifest: pulled.bytes,
+        referrersSource: discovery.referrersSource,
+        signatures: [],
+        attestations: [],
+        rejected: [],
+      };
+      for (const candidate of discovery.candidates) {
+        try {
+          if (candidate.format === 'legacy') {
+            inspection.signatures.push(this.verifySignature(candidate, pulled.bytes, digest));
+            continue;
+          }
+          const result = this.options.verifier.verify(parseBundle(candidate.bundle, candidate.source), pulled.bytes, candidate.source);
+          const signature = withTlog({ format: 'bundle', source: candidate.source, signer: result.signer }, result.tlogIndex);
+          if (result.statement === undefined || result.statement.predicateType === COSIGN_SIGN_PREDICATE_TYPE) inspection.signatures.push(signature);
+          else {
+            const { predicateType, predicate } = result.statement;
+            inspection.attestations.push({ predicateType, predicate, predicateDigest: predicateDigest(result.statement), source: candidate.source, signer: result.signer });
+          }
+        } catch (error) {
+          const rejected: RejectedCandidate = { source: candidate.source, failure: asFailure(error, candidate.source) };
+          const claimed = candidate.format === 'bundle' ? claimedPredicateType(candidate.bundle) : undefined;
+          if (claimed !== undefined) rejected.claimedPredicateType = claimed;
+          inspection.rejected.push(rejected);
+        }
+      }
+      if (inspection.signatures.length === 0) {
+        const signatureFailures = inspection.rejected.filter((r) => r.claimedPredicateType === undefined || r.claimedPredicateType === COSIGN_SIGN_PREDICATE_TYPE).map((r) => r.failure);
+        inspection.signatureFailure =
+          discovery.candidates.length === 0 || signatureFailures.length === 0
+            ? new VerificationFailure(VerifyErrorCode.noSignatures, `${where}: no signatures found (legacy .sig tag, referrers via ${discovery.referrersSource})`, {
+                hint: 'sign the image with cosign (either storage format), or check the reference',
+              })
+            : summarize(signatureFailures, `${where}: none of ${signatureFailures.length} signature${signatureFailures.length === 1 ? '' : 's'} satisfies the policy`);
+      }
+      return inspection;
     });
   }
 
@@ -209,6 +308,22 @@ export class ImageVerifier {
       `${where}: no attestation of predicate type ${quoteUntrusted(predicateType, 120)} signed under the policy${reasons}`,
       { hint: 'attest the image (cosign attest) with the policy identity, or drop the attestation requirement' },
     );
+  }
+}
+
+/**
+ * The predicate type a bundle's DSSE payload claims, read without trusting
+ * it: only to say which kind of attachment failed to verify.
+ */
+function claimedPredicateType(bundle: Buffer): string | undefined {
+  try {
+    const json = JSON.parse(bundle.toString('utf8')) as { dsseEnvelope?: { payload?: unknown } };
+    const payload = json.dsseEnvelope?.payload;
+    if (typeof payload !== 'string') return undefined;
+    const statement = JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as { predicateType?: unknown };
+    return typeof statement.predicateType === 'string' ? statement.predicateType.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

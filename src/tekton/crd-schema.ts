@@ -379,6 +379,9 @@ export class CrdValidator {
       // The root metadata is ObjectMeta, checked by checkObjectMeta instead.
       const properties = isNode(schema.properties) ? { ...schema.properties } : {};
       properties.metadata = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      // The API server accepts apiVersion and kind on every resource, whether or not the CRD's schema lists them.
+      properties.apiVersion ??= { type: 'string' };
+      properties.kind ??= { type: 'string' };
       served.validate = this.#ajv.compile({ ...schema, properties });
     }
     return served.validate;

@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
 import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/signature-discovery.ts';
 
@@ -7,8 +8,6 @@ const ISSUER = 'https://token.actions.githubusercontent.com';
 const SAMPLE_IMAGE = 'ghcr.io/my-org/app@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae';
 const optionalText = (maxLength: number) => ({ type: 'text', maxLength, optional: true }) as const;
 
-/** registry/repository@sha256:<64 hex>: a name of at most 255 characters, docker.io/library/ added for Docker Hub, 72 for the digest. */
-const VERIFIED_REFERENCE_MAX_BYTES = 255 + 'docker.io/library/'.length + 1 + 71;
 /** A JSON list of N digests, as escaped in the termination message: [ + N × \"sha256:…\" + N-1 commas + ]. */
 const MAX_ATTESTED_IMAGES = 8;
 const ATTESTATION_DIGESTS_MAX_BYTES = 2 + MAX_ATTESTED_IMAGES * (2 + 71 + 2) + (MAX_ATTESTED_IMAGES - 1);
@@ -107,7 +106,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       description:
         'The one verified image as registry/repository@sha256:<digest> when the run verified a single image, so a Pipeline can pass it on without parsing JSON; empty when it verified several.',
       // Not *IMAGE_URL / *IMAGE_DIGEST / IMAGES: Tekton Chains would read those as images this TaskRun built.
-      bound: { kind: 'text', maxBytes: VERIFIED_REFERENCE_MAX_BYTES, why: 'one reference: a name of at most 255 characters (distribution\'s limit) with docker.io/library/, and @sha256:…' },
+      bound: { kind: 'text', maxBytes: PINNED_REFERENCE_MAX_BYTES, why: 'one reference: a name of at most 255 characters (distribution\'s limit) with docker.io/library/, and @sha256:…' },
     },
     {
       name: 'signer-identity',

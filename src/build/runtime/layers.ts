@@ -8,7 +8,7 @@ import { MediaType, type Descriptor } from '../../oci/media-types.ts';
 import { buildTarLayer, type LayerEntry } from '../../oci/tar-layer.ts';
 import { IsolatedApt } from './apt-fetch.ts';
 import { extractFromDeb, extractFromTgz, toLayerEntry, type ExtractedEntry } from './extract.ts';
-import type { Arch, DebLock, RuntimeLock } from './lock.ts';
+import type { Arch, DebLock, NodePackageLock, RuntimeLock } from './lock.ts';
 import { fetchNodePackage } from './npm-fetch.ts';
 
 /**
@@ -78,6 +78,16 @@ const GROUP = 'root:x:0:\nnonroot:x:65532:\n';
 const NSSWITCH = 'passwd: files\ngroup: files\nhosts: files dns\n';
 
 /** The base layer's files from already extracted package contents: users, /tmp, home, libraries and the CA bundle. */
+/** The image history line of the base layer; the SBOM signer reads it back to tie an image to the lock. */
+export function baseLayerCreatedBy(debs: readonly DebLock[]): string {
+  return `runtime base (Debian ${debs.map((deb) => `${deb.package}=${deb.version}`).join(' ')})`;
+}
+
+/** The image history line of the node layer. */
+export function nodeLayerCreatedBy(entry: NodePackageLock): string {
+  return `node runtime (${entry.name}@${entry.version})`;
+}
+
 export function baseLayerEntries(arch: Arch, packages: { name: string; entries: ExtractedEntry[] }[]): LayerEntry[] {
   const entries: LayerEntry[] = [
     { type: 'file', path: 'etc/passwd', content: Buffer.from(PASSWD), mode: 0o644 },
@@ -149,8 +159,7 @@ export class RuntimeLayers {
       this.log(`runtime: building ${arch} base layer from ${debs.map((deb) => `${deb.package}=${deb.version}`).join(' ')}`);
       return buildTarLayer(baseLayerEntries(arch, packages), sourceDateEpoch);
     });
-    const createdBy = `runtime base (Debian ${debs.map((deb) => `${deb.package}=${deb.version}`).join(' ')})`;
-    return this.place(layout, key, meta, createdBy);
+    return this.place(layout, key, meta, baseLayerCreatedBy(debs));
   }
 
   async nodeLayer(layout: OciLayout, arch: Arch, sourceDateEpoch: number): Promise<BuiltLayer> {
@@ -173,7 +182,7 @@ export class RuntimeLayers {
         sourceDateEpoch,
       );
     });
-    return this.place(layout, key, meta, `node runtime (${entry.name}@${entry.version})`);
+    return this.place(layout, key, meta, nodeLayerCreatedBy(entry));
   }
 
   private apt(arch: Arch): IsolatedApt {

@@ -156,13 +156,14 @@ function checkEncodings(json: Record<string, unknown>): string[] {
         problems.push(`${path} (not an object)`);
         return;
       }
-      unsigned(entry.logIndex, `${path}.logIndex`, true);
+      // Proto3 JSON omits zero values: log index 0 (a log's or shard's first entry) is written as no field.
+      unsigned(entry.logIndex, `${path}.logIndex`, false);
       unsigned(entry.integratedTime, `${path}.integratedTime`, false);
       base64(entry.canonicalizedBody, `${path}.canonicalizedBody`);
       if (isObject(entry.logId)) base64(entry.logId.keyId, `${path}.logId.keyId`);
       if (isObject(entry.inclusionPromise)) base64(entry.inclusionPromise.signedEntryTimestamp, `${path}.inclusionPromise.signedEntryTimestamp`);
       if (isObject(entry.inclusionProof)) {
-        unsigned(entry.inclusionProof.logIndex, `${path}.inclusionProof.logIndex`, true);
+        unsigned(entry.inclusionProof.logIndex, `${path}.inclusionProof.logIndex`, false);
         unsigned(entry.inclusionProof.treeSize, `${path}.inclusionProof.treeSize`, true);
         base64(entry.inclusionProof.rootHash, `${path}.inclusionProof.rootHash`);
       }
