@@ -33,7 +33,7 @@ export async function run(): Promise<BenchSection> {
     const image = await buildStepImage({
       layout,
       program: PROGRAM,
-      bundle: bundle.code,
+      bundle: bundle.files,
       cacheDir: join(repoRoot, '.cache'),
       sourceDateEpoch: sourceDateEpoch(),
     });

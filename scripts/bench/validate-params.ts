@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleStep } from '../../src/build/bundle-step.ts';
+import { bundleBytes, bundleStep, writeStepBundle } from '../../src/build/bundle-step.ts';
 import { atMostRatio, figure, type BenchSection } from './lib.ts';
 
 /** One line for `npm run bench -- --help`. */
@@ -74,8 +74,7 @@ export async function run(): Promise<BenchSection> {
   const work = await mkdtemp(join(tmpdir(), 'bench-validate-params-'));
   try {
     const bundle = await bundleStep(repoRoot, 'validate-params');
-    const program = join(work, 'validate-params.mjs');
-    await writeFile(program, bundle.code);
+    const program = await writeStepBundle(bundle, work);
     const env = { RULES: JSON.stringify(RULES), TEKTON_RESULTS_DIR: join(work, 'results'), TASK_NAME: 'bench' };
     const yamlEnv = { ...env, RULES: Object.entries(RULES).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') };
     // The same set with the regex rule turned into a text rule: the step then never loads re2js.
@@ -95,7 +94,7 @@ export async function run(): Promise<BenchSection> {
     }
     const wall = (samples: Sample[]) => median(samples.map((s) => s.wallMs));
     const cpu = (samples: Sample[]) => median(samples.map((s) => s.cpuMs));
-    const kb = (bundle.code.byteLength / 1024).toFixed(0);
+    const kb = (bundleBytes(bundle) / 1024).toFixed(0);
     return {
       title: 'validate-params cold start',
       figures: [

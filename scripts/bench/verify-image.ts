@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { bundleStep } from '../../src/build/bundle-step.ts';
+import { bundleBytes, bundleStep, writeStepBundle } from '../../src/build/bundle-step.ts';
 import { RegistryClient } from '../../src/oci/registry/index.ts';
 import { startRegistry } from '../../test/harness/registry.ts';
 import { pushBundleReferrer, pushImage, pushLegacySignatures } from '../../test/sigstore/fixtures/registry-images.ts';
@@ -51,8 +51,7 @@ export async function run(): Promise<BenchSection> {
   const client = new RegistryClient(registry.host, { plainHttp: true });
   try {
     const bundle = await bundleStep(repoRoot, 'verify-image');
-    const program = join(work, 'verify-image.mjs');
-    await writeFile(program, bundle.code);
+    const program = await writeStepBundle(bundle, work);
     const sigstore = await MockSigstore.create();
     await writeFile(join(work, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot()));
     const refs: string[] = [];
@@ -94,7 +93,7 @@ export async function run(): Promise<BenchSection> {
           notes: `total ${total.toFixed(0)} ms for ${n}; keyless, half legacy .sig and half referrer bundles; concurrency 4; median of ${RUNS}`,
         });
       }),
-      extra: [`Bundled step: ${(bundle.code.byteLength / 1024).toFixed(0)} KiB.`],
+      extra: [`Bundled step: ${(bundleBytes(bundle) / 1024).toFixed(0)} KiB.`],
     };
   } finally {
     await client.close();

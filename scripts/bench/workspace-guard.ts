@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { bundleStep } from '../../src/build/bundle-step.ts';
+import { bundleStep, writeStepBundle } from '../../src/build/bundle-step.ts';
 import { atMostRatio, figure, type BenchSection } from './lib.ts';
 
 /** One line for `npm run bench -- --help`. */
@@ -69,8 +69,7 @@ export async function run(): Promise<BenchSection> {
     const tree = join(work, 'tree');
     mkdirSync(tree);
     const bytes = generate(tree);
-    const program = join(work, 'workspace-guard.mjs');
-    writeFileSync(program, (await bundleStep(repoRoot, 'workspace-guard')).code);
+    const program = await writeStepBundle(await bundleStep(repoRoot, 'workspace-guard'), work);
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TEKTON_RESULTS_DIR: join(work, 'results') };
     const manifest = join(work, 'manifest.ndjson');
     const guardArgs = (mode: string, extra: string[] = []) => [program, `--mode=${mode}`, `--target=${tree}`, `--manifest=${manifest}`, '--run-uid=bench', ...extra];

@@ -1,44 +1,142 @@
-import { build } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CatalogError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic-write.ts';
+import { bundleViolations, type BundlePart } from './step-bundle-rules.ts';
+
+export interface StepBundleFile {
+  /**
+   * Path relative to the program's folder (/app in the image): the entry is
+   * `<program>.mjs`, parts loaded on demand are `chunks/<name>-<hash>.mjs`.
+   */
+  path: string;
+  contents: Uint8Array;
+}
 
 export interface StepBundle {
   program: string;
-  /** The single ESM file that runs in the image: no node_modules needed. */
-  code: Uint8Array;
+  /** The entry file, which node runs: `<program>.mjs`. */
+  entry: StepBundleFile;
+  /** Every file, the entry first, then the chunks by path. No node_modules needed beside them. */
+  files: StepBundleFile[];
+  /** How the files load each other, and what is in each. */
+  parts: BundlePart[];
   /** Repository-relative source files that went into it, sorted. */
   inputs: string[];
+  /** esbuild's metafile: what each file holds, byte by byte (for analysis). */
+  metafile: Metafile;
 }
 
 /**
- * Some dependencies are CommonJS and call require() for Node built-ins; an
- * ESM bundle has no require, so give it one.
+ * Some dependencies are CommonJS and call require() for Node built-ins (all
+ * else is bundled); an ESM bundle has no require, so give it one. Built-ins
+ * come straight from process.getBuiltinModule, as require() would give them;
+ * anything else goes to a real require, which loads node:module only then.
  */
-const REQUIRE_SHIM = "import { createRequire as __catalogCreateRequire } from 'node:module';\nconst require = __catalogCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "const require = (id) => process.getBuiltinModule(id) ?? process.getBuiltinModule('node:module').createRequire(import.meta.url)(id);";
 
 /**
- * Bundles steps/<program>/main.ts with esbuild. Paths are made relative to
- * the repository so the output does not depend on where it was checked out.
+ * An ES import of a Node built-in (`import { readFileSync } from 'node:fs'`)
+ * makes node build the module's ES facade, which reads every export,
+ * including the lazy ones: node:fs then loads fs/promises, streams, watchers
+ * and readline, node:http loads its WebSocket, node:util its web APIs. That
+ * costs more than many a step's own code. In a step bundle every such import
+ * reads the built-in's exports object instead (process.getBuiltinModule, as
+ * require() does), and esbuild reads each export when it is used.
  */
-export async function bundleStep(repoRoot: string, program: string): Promise<StepBundle> {
+const builtinsWithoutFacade: Plugin = {
+  name: 'builtins-without-es-facade',
+  setup(build) {
+    build.onResolve({ filter: /^node:[a-z_/]+$/ }, (args) =>
+      // Static imports only: import() of it would give only `default` in a split bundle; node's own import() is left to node.
+      args.kind === 'import-statement' ? { path: args.path, namespace: 'node-builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+const CHUNKS_DIR = 'chunks';
+
+/**
+ * Stand-ins for undici modules its dispatchers require for features step
+ * programs never use, so they stay out of every step that talks HTTP
+ * (src/build/step-bundle-rules.ts checks it):
+ * - its fetch and WebIDL modules, required lazily only to send a FormData
+ *   body (steps send Buffers): ~150 KiB of web APIs;
+ * - its HTTP/2 client, which loads node:http2 (and with it tls, net and http)
+ *   at start-up: src/io/http.ts never offers h2 (allowH2: false), so no
+ *   connection can use it.
+ * Each stand-in throws if it is ever reached: the request fails, it never
+ * passes unchecked.
+ */
+const UNDICI_STAND_INS: { request: RegExp; contents: string }[] = [
+  {
+    request: /^\.\.\/web\/(fetch\/body(\.js)?|fetch\/formdata(\.js)?|webidl(\/index\.js)?)$/,
+    contents: `const refuse = () => { throw new Error('FormData request bodies are not supported in step programs'); };
+module.exports = { extractBody: refuse, webidl: { is: { FormData: () => false } } };`,
+  },
+  {
+    request: /^\.\/client-h2(\.js)?$/,
+    contents: `module.exports = () => { throw new Error('HTTP/2 is not offered by step programs'); };`,
+  },
+];
+const undiciStandIns: Plugin = {
+  name: 'undici-stand-ins',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (!/[\\/]node_modules[\\/]undici[\\/]lib[\\/](core|dispatcher)[\\/]/.test(args.importer)) return undefined;
+      const index = UNDICI_STAND_INS.findIndex((standIn) => standIn.request.test(args.path));
+      return index < 0 ? undefined : { path: `undici-stand-in-${index}`, namespace: 'step-stand-in' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'step-stand-in' }, (args) => ({
+      contents: UNDICI_STAND_INS[Number(args.path.slice('undici-stand-in-'.length))]!.contents,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Bundles steps/<program>/main.ts with esbuild, split into an entry file and
+ * chunks: every module reached only through import() lands in a chunk of its
+ * own, which node reads only when that import runs. A chunk's name carries
+ * the hash of its content, so the output is the same on every machine. Paths
+ * are made relative to the repository so the output does not depend on
+ * where it was checked out. A bundle that breaks src/build/step-bundle-rules.ts
+ * is refused.
+ */
+export async function bundleStep(repoRoot: string, program: string, options: { minify?: boolean } = {}): Promise<StepBundle> {
   const entry = join(repoRoot, 'steps', program, 'main.ts');
   if (!existsSync(entry)) {
     throw new CatalogError('BUILD_STEP_MISSING', `step program ${program} has no steps/${program}/main.ts`, {
       hint: 'a Task step names a program folder under steps/; create it or fix the name',
     });
   }
+  // Never written: write is false. It only anchors the output paths.
+  const outdir = join(repoRoot, '.cache', 'step-bundles', program);
   const result = await build({
     absWorkingDir: repoRoot,
-    entryPoints: [relative(repoRoot, entry)],
+    entryPoints: [{ in: relative(repoRoot, entry), out: program }],
     bundle: true,
+    splitting: true,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: `${CHUNKS_DIR}/[name]-[hash]`,
     platform: 'node',
     format: 'esm',
     target: 'node24',
-    minify: true,
+    // Unminified only to profile (function names and module comments stay); images always get the minified bundle.
+    minify: options.minify ?? true,
     legalComments: 'eof',
+    // undici's own bundles define it: it leaves out the experimental Milo parser, which only an env var turns on.
+    define: { esbuildDetection: '1' },
     // No charset option: esbuild escapes non-ASCII, so V8 keeps the bundle as a one-byte string.
     banner: { js: REQUIRE_SHIM },
+    plugins: [builtinsWithoutFacade, undiciStandIns],
     metafile: true,
     write: false,
     logLevel: 'silent',
@@ -46,7 +144,54 @@ export async function bundleStep(repoRoot: string, program: string): Promise<Ste
     const message = error instanceof Error ? error.message : String(error);
     throw new CatalogError('BUILD_BUNDLE_FAILED', `bundling steps/${program} failed: ${message}`);
   });
-  const output = result.outputFiles[0];
-  if (!output) throw new CatalogError('BUILD_BUNDLE_FAILED', `bundling steps/${program} produced no output`);
-  return { program, code: output.contents, inputs: Object.keys(result.metafile.inputs).sort() };
+  const entryPath = `${program}.mjs`;
+  const files = result.outputFiles
+    .map((file) => ({ path: relative(outdir, file.path).split('\\').join('/'), contents: file.contents }))
+    .sort((a, b) => (a.path === entryPath ? -1 : b.path === entryPath ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const entryFile = files[0];
+  if (entryFile?.path !== entryPath) throw new CatalogError('BUILD_BUNDLE_FAILED', `bundling steps/${program} produced no ${entryPath}`);
+  const parts = bundleParts(result.metafile, repoRoot, outdir);
+  const violations = bundleViolations(entryPath, parts);
+  if (violations.length > 0) {
+    throw new CatalogError('BUILD_BUNDLE_DENIED', `steps/${program} loads what a step must not:\n${violations.map((v) => `  ${v}`).join('\n')}`, {
+      hint: 'see src/build/step-bundle-rules.ts: import the smaller module, or load it with import() where it is needed',
+    });
+  }
+  return { program, entry: entryFile, files, parts, inputs: Object.keys(result.metafile.inputs).sort(), metafile: result.metafile };
+}
+
+/** esbuild's metafile as parts: paths relative to the program's folder, imports split by kind. */
+function bundleParts(metafile: Metafile, repoRoot: string, outdir: string): BundlePart[] {
+  const local = (path: string) => relative(outdir, join(repoRoot, path)).split('\\').join('/');
+  return Object.entries(metafile.outputs)
+    .filter(([path]) => path.endsWith('.mjs'))
+    .map(([path, output]) => ({
+      path: local(path),
+      // Node built-ins show as "builtin:<name>", whether required (external) or imported (see builtinsWithoutFacade).
+      inputs: [
+        // A module that gives no byte (types only, or all of it tree-shaken) is not in the file.
+        ...Object.entries(output.inputs)
+          .filter(([, input]) => input.bytesInOutput > 0)
+          .map(([path]) => (path.startsWith('node-builtin:') ? `builtin:${path.slice('node-builtin:node:'.length)}` : path)),
+        ...output.imports.filter((i) => i.external).map((i) => `builtin:${i.path.replace(/^node:/, '')}`),
+      ]
+        .filter((path, index, all) => all.indexOf(path) === index)
+        .sort(),
+      staticImports: output.imports.filter((i) => !i.external && i.kind === 'import-statement').map((i) => local(i.path)),
+      dynamicImports: output.imports.filter((i) => !i.external && i.kind === 'dynamic-import').map((i) => local(i.path)),
+      ...(output.entryPoint === undefined ? {} : { entryPoint: output.entryPoint, exports: [...output.exports].sort() }),
+    }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Writes every file of a bundle under `dir` and returns the path of the entry, which `node` runs. */
+export async function writeStepBundle(bundle: StepBundle, dir: string): Promise<string> {
+  // The entry last: whoever sees it complete finds every chunk it may load.
+  for (const file of [...bundle.files.slice(1), bundle.entry]) await writeFileAtomic(join(dir, file.path), file.contents);
+  return join(dir, bundle.entry.path);
+}
+
+/** Total size of a bundle's files. */
+export function bundleBytes(bundle: StepBundle): number {
+  return bundle.files.reduce((sum, file) => sum + file.contents.byteLength, 0);
 }

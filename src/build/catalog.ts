@@ -19,7 +19,7 @@ import {
   taskBundleAnnotations,
   type ProjectMetadata,
 } from './annotations.ts';
-import { bundleStep } from './bundle-step.ts';
+import { bundleBytes, bundleStep } from './bundle-step.ts';
 import {
   emptyIndex,
   readCatalogIndex,
@@ -453,7 +453,7 @@ async function buildImages(
     const image = await buildStepImage({
       layout: context.layout,
       program,
-      bundle: bundle.code,
+      bundle: bundle.files,
       cacheDir: context.cacheDir,
       sourceDateEpoch: context.epoch,
       ...(context.platforms ? { platforms: context.platforms } : {}),
@@ -461,7 +461,7 @@ async function buildImages(
       annotations: stepImageAnnotations(program, owners.get(program)!, context.project),
       log: context.log,
     });
-    context.log(`image ${program}: ${image.index.digest} (${bundle.code.byteLength} byte bundle)`);
+    context.log(`image ${program}: ${image.index.digest} (${bundleBytes(bundle)} byte bundle in ${bundle.files.length} file(s))`);
     images.set(program, image);
   }
   return images;

@@ -5,10 +5,14 @@ import type { OciLayout } from '../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/media-types.ts';
 import type { OciImageConfig } from '../oci/image-config.ts';
 import { buildTarLayer, type LayerEntry } from '../oci/tar-layer.ts';
+import type { StepBundleFile } from './bundle-step.ts';
 import { stepRefName } from './dist-layout.ts';
 import { loadBaseImage, parseBaseReference, type BaseImageLayers } from './image/base.ts';
 import { ARCHES, loadRuntimeLock, type Arch, type RuntimeLock } from './runtime/lock.ts';
-import { CA_BUNDLE_PATH, NODE_PATH, NONROOT_UID, RuntimeLayers, type BuiltLayer } from './runtime/layers.ts';
+import { CA_BUNDLE_PATH, NONROOT_UID, RuntimeLayers, type BuiltLayer } from './runtime/layers.ts';
+import { APP_DIR, stepEntrypoint } from './image/entrypoint.ts';
+
+export { APP_DIR, stepEntrypoint };
 
 export type { Arch } from './runtime/lock.ts';
 export { parseBaseReference } from './image/base.ts';
@@ -40,8 +44,8 @@ export interface BuildStepImageOptions {
   layout: OciLayout;
   /** The step program's name, e.g. 'validate-params'. */
   program: string;
-  /** The esbuild output (.mjs bytes). */
-  bundle: Uint8Array;
+  /** The esbuild output: `<program>.mjs` and the chunks it loads on demand (bundleStep's files), or the bytes of a program that is one file. */
+  bundle: Uint8Array | readonly StepBundleFile[];
   /** Download and layer cache, e.g. <repo>/.cache (ignored by git). */
   cacheDir: string;
   sourceDateEpoch: number;
@@ -60,7 +64,6 @@ export interface BuildStepImageOptions {
 }
 
 const PROGRAM_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-export const APP_DIR = '/app';
 export const WORKING_DIR = '/home/nonroot';
 export const IMAGE_ENV = [
   'PATH=/usr/local/bin:/usr/bin:/bin',
@@ -72,14 +75,17 @@ export const IMAGE_ENV = [
 
 export { stepRefName };
 
-/** The Entrypoint every step image's config gets: node running the program's bundle. */
-export function stepEntrypoint(program: string): string[] {
-  return [NODE_PATH, `${APP_DIR}/${program}.mjs`];
-}
 
-/** The one file of an image's top layer; the SBOM signer rebuilds it to tie an image to this checkout's program. */
-export function programLayerEntry(program: string, bundle: Uint8Array): LayerEntry {
-  return { type: 'file', path: `${APP_DIR.slice(1)}/${program}.mjs`, content: bundle, mode: 0o644 };
+/**
+ * The files of an image's top layer: the program's entry and chunks under
+ * /app. The SBOM signer rebuilds them to tie an image to this checkout's program.
+ */
+export function programLayerEntries(program: string, files: Uint8Array | readonly StepBundleFile[]): LayerEntry[] {
+  const bundle = files instanceof Uint8Array ? [{ path: `${program}.mjs`, contents: files }] : files;
+  if (!bundle.some((file) => file.path === `${program}.mjs`)) {
+    throw new CatalogError('IMAGE_PROGRAM_ENTRY', `the bundle of ${program} has no ${program}.mjs, which the image's Entrypoint runs`);
+  }
+  return bundle.map((file) => ({ type: 'file', path: `${APP_DIR.slice(1)}/${file.path}`, content: file.contents, mode: 0o644 }));
 }
 
 /**
@@ -112,7 +118,7 @@ export async function buildStepImage(options: BuildStepImageOptions): Promise<St
   Object.assign(labels, options.annotations);
   labels[Annotation.created] = created;
 
-  const program = await buildTarLayer([programLayerEntry(options.program, options.bundle)], options.sourceDateEpoch);
+  const program = await buildTarLayer(programLayerEntries(options.program, options.bundle), options.sourceDateEpoch);
   const programLayer: BuiltLayer = {
     descriptor: await options.layout.writeBlob(program.compressed, MediaType.layerTarGzip),
     diffId: program.diffId,

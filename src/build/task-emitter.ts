@@ -2,7 +2,7 @@ import { CatalogError } from '../errors.ts';
 import { formatResultLimits, RESULT_LIMITS_ENV } from '../step/results.ts';
 import type { TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
-import { stepEntrypoint } from './image.ts';
+import { stepEntrypoint } from './image/entrypoint.ts';
 import { assertResultsFit } from './results-budget.ts';
 
 export const TEKTON_PLATFORMS = 'linux/amd64,linux/arm64';

@@ -24,7 +24,8 @@ export async function parseRuleSource(text: string, source = 'rules'): Promise<R
       hint: 'pass the rule set, e.g. {"git-revision": {"type": "git-sha"}}',
     });
   }
-  const data = trimmed.startsWith('{') ? parseJson(trimmed, source) : await parseYaml(trimmed, source);
+  // The YAML reader is a module of its own, loaded only for a rule set that is not JSON.
+  const data = trimmed.startsWith('{') ? parseJson(trimmed, source) : (await import('./rule-source-yaml.ts')).parseYamlRules(trimmed, source);
   return checkRuleSet(data, source);
 }
 
@@ -131,25 +132,6 @@ function parseJson(text: string, source: string): unknown {
     });
   }
   return data;
-}
-
-async function parseYaml(text: string, source: string): Promise<unknown> {
-  const { parseDocument } = await import('yaml');
-  const fail = (detail: string) =>
-    new CatalogError('CONFIG_RULES_SYNTAX', `the "${source}" param is neither JSON nor valid YAML (${quoteUntrusted(detail.split('\n', 1)[0]!, 160)})`, {
-      hint: 'write the rule set as a YAML mapping ("git-revision: {type: git-sha}", one param per line) or as a JSON object',
-    });
-  // Core schema: no custom tags; uniqueKeys refuses duplicate keys; logLevel
-  // silent because warnings (an unknown tag) are turned into errors here.
-  const document = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: false, logLevel: 'silent' });
-  const problem = document.errors[0] ?? document.warnings[0];
-  if (problem) throw fail(problem.message);
-  try {
-    // A low alias cap stops billion-laughs expansion.
-    return document.toJS({ maxAliasCount: 10 });
-  } catch (error) {
-    throw fail(error instanceof Error ? error.message : 'invalid');
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { defineTask } from '../../src/build/definition.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
-import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/signature-discovery.ts';
+import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/limits.ts';
 
 const IDENTITY = 'https://github.com/my-org/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
-import { bundleStep } from '../../src/build/bundle-step.ts';
+import { bundleStep, writeStepBundle } from '../../src/build/bundle-step.ts';
 import { findLeaks, filesUnder, makeSshFixture, token, type Haystack } from '../credentials/fixtures.ts';
 import { listTree, prepareOutside, rotatedCases, snapshotOutside, type MarkerAfter, type PlantedCase } from '../credentials/planted.ts';
 import { startKubeApiStub, writeServiceAccountDir } from '../harness/k8s-api-stub.ts';
@@ -42,9 +42,8 @@ t.before(async () => {
   work = await mkdtemp(join(scratchRoot(), 'inject-credentials-step-'));
   await chmod(work, 0o755);
   const built = await bundleStep(repoRoot, 'inject-credentials');
-  bundleCode = Buffer.from(built.code).toString('utf8');
-  bundle = join(work, 'inject-credentials.mjs');
-  await writeFile(bundle, built.code, { mode: 0o644 });
+  bundleCode = built.files.map((file) => Buffer.from(file.contents).toString('utf8')).join('\n');
+  bundle = await writeStepBundle(built, work);
 });
 t.teardown(() => rm(work, { recursive: true, force: true }));
 

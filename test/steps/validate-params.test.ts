@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { bundleStep } from '../../src/build/bundle-step.ts';
+import { bundleStep, writeStepBundle } from '../../src/build/bundle-step.ts';
 import { repoRoot } from '../harness/shared.ts';
 import definition from '../../tasks/validate-params/task.ts';
 import { SEED_ATTACK } from '../params/attack-strings.ts';
@@ -11,8 +11,7 @@ import { SEED_ATTACK } from '../params/attack-strings.ts';
 // The program as it ships: bundled into one ESM file, run by node with no node_modules beside it.
 const dir = mkdtempSync(join(tmpdir(), 'validate-params-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const program = join(dir, 'validate-params.mjs');
-writeFileSync(program, (await bundleStep(repoRoot, 'validate-params')).code);
+const program = await writeStepBundle(await bundleStep(repoRoot, 'validate-params'), dir);
 
 const sha = '3f786850e387550fdab836ed7e6dc881de23001b';
 const RULES = JSON.stringify({

@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
-import { bundleStep } from '../../src/build/bundle-step.ts';
+import { bundleStep, writeStepBundle } from '../../src/build/bundle-step.ts';
 import { repoRoot } from '../harness/shared.ts';
 import { RUN_A, RUN_B, tempWorkspace } from '../workspace/fixtures.ts';
 
 // The real program as the image runs it: one esbuild bundle, run by node, worker threads included.
 const work = mkdtempSync(join(tmpdir(), 'wsg-step-'));
 t.teardown(() => execa('rm', ['-rf', work]));
-const bundle = await bundleStep(repoRoot, 'workspace-guard');
-const program = join(work, 'workspace-guard.mjs');
-writeFileSync(program, bundle.code);
+const program = await writeStepBundle(await bundleStep(repoRoot, 'workspace-guard'), work);
 
 async function run(env: Record<string, string>, args: string[] = []) {
   const results = mkdtempSync(join(work, 'results-'));

@@ -6,6 +6,7 @@ import { assertDigest, parseDigest, sha256Digest, type Digest } from '../../oci/
 import type { OciLayout } from '../../oci/layout.ts';
 import { MediaType, type Descriptor } from '../../oci/media-types.ts';
 import { buildTarLayer, type LayerEntry } from '../../oci/tar-layer.ts';
+import { NODE_PATH } from '../image/entrypoint.ts';
 import { IsolatedApt } from './apt-fetch.ts';
 import { extractFromDeb, extractFromTgz, toLayerEntry, type ExtractedEntry } from './extract.ts';
 import type { Arch, DebLock, NodePackageLock, RuntimeLock } from './lock.ts';
@@ -18,7 +19,7 @@ import { fetchNodePackage } from './npm-fetch.ts';
 export const RUNTIME_BUILDER_VERSION = 1;
 
 export const NONROOT_UID = 65532;
-export const NODE_PATH = '/usr/local/bin/node';
+export { NODE_PATH } from '../image/entrypoint.ts';
 export const CA_BUNDLE_PATH = '/etc/ssl/certs/ca-certificates.crt';
 
 /** A layer ready to reference from a manifest: its blob is in the layout. */

@@ -96,11 +96,10 @@ async function sameRegistrableDomain(realmHost: string, registryHosts: readonly 
   // Only names DNS could resolve: an IP literal, an empty label ("a..example.com") or a stray character is compared exactly or not at all.
   if (isIpLiteral(realmHost) || !isDnsName(realmHost)) return false;
   // Loaded only here: the Public Suffix List is large, and most registries name a realm on their own host.
-  const { getDomain } = await import('tldts');
-  const options = { allowPrivateDomains: true, extractHostname: false, validateHostname: true } as const;
-  const realmDomain = getDomain(realmHost, options);
-  if (realmDomain === null || realmDomain === '') return false;
-  return registryHosts.some((host) => !isIpLiteral(host) && isDnsName(host) && getDomain(host, options) === realmDomain);
+  const { registrableDomain } = await import('./registrable-domain.ts');
+  const realmDomain = registrableDomain(realmHost);
+  if (realmDomain === undefined) return false;
+  return registryHosts.some((host) => !isIpLiteral(host) && isDnsName(host) && registrableDomain(host) === realmDomain);
 }
 
 function isDnsName(hostname: string): boolean {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleStep, type StepBundle } from '../../build/bundle-step.ts';
-import { programLayerEntry } from '../../build/image.ts';
+import { programLayerEntries } from '../../build/image.ts';
 import { baseLayerCreatedBy, nodeLayerCreatedBy } from '../../build/runtime/layers.ts';
 import { ARCHES, type Arch, type DebLock, type NodePackageLock, type RuntimeLock } from '../../build/runtime/lock.ts';
 import { sha256Digest, type Digest } from '../../oci/digest.ts';
@@ -19,8 +19,8 @@ export interface StepImageContents {
   /** SOURCE_DATE_EPOCH the image was built with (its config's `created`). */
   sourceDateEpoch: number;
   platforms: { arch: Arch; manifest: Digest; node: NodePackageLock; debs: DebLock[] }[];
-  /** The bundled program as it lies in the image. */
-  programFile: { path: string; digest: Digest; size: number };
+  /** The bundled program as it lies in the image: its entry (which node runs) first, then the chunks it loads on demand. */
+  programFiles: { path: string; digest: Digest; size: number }[];
   /** npm packages esbuild bundled into the program, with package-lock's version, integrity and licence. */
   npmPackages: { name: string; version: string; path: string; integrity?: string; license?: string }[];
 }
@@ -56,7 +56,9 @@ export class StepImageInspector {
       image: { name: `${client.registry}/${repository}`, digest },
       sourceDateEpoch: 0,
       platforms: [],
-      programFile: { path: `/${programLayerEntry(program, bundle.code).path}`, digest: sha256Digest(bundle.code), size: bundle.code.byteLength },
+      programFiles: programLayerEntries(program, bundle.files).flatMap((entry) =>
+        entry.type === 'file' ? [{ path: `/${entry.path}`, digest: sha256Digest(entry.content), size: entry.content.byteLength }] : [],
+      ),
       npmPackages: await this.npmPackages(bundle),
     };
     const epochs = new Set<number>();
@@ -78,7 +80,7 @@ export class StepImageInspector {
       if (!Number.isFinite(created)) throw mismatch(where, `the ${arch} image config has no creation time`);
       const epoch = Math.floor(created / 1000);
       epochs.add(epoch);
-      const rebuilt = await buildTarLayer([programLayerEntry(program, bundle.code)], epoch);
+      const rebuilt = await buildTarLayer(programLayerEntries(program, bundle.files), epoch);
       const top = manifestJson.layers.at(-1)?.digest;
       if (top !== sha256Digest(rebuilt.compressed)) {
         throw mismatch(where, `steps/${program} in this checkout does not rebuild the ${arch} image's program layer`);

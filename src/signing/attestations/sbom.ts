@@ -1,6 +1,7 @@
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
 import { createdFromEpoch } from '../../oci/image-config.ts';
+import { SigningErrorCode, signingError } from '../errors.ts';
 import type { StepImageContents } from './image-contents.ts';
 
 /** CycloneDX 1.6: the spec version cosign's `cyclonedx` attestation type and policy engines read. */
@@ -29,10 +30,20 @@ export function stepImageSbom(contents: StepImageContents): Record<string, unkno
     image.dependencies.add(component.bomRef);
   };
 
-  const program = new CDX.Models.Component(CDX.Enums.ComponentType.Application, `steps/${contents.program}`, { bomRef: `file:${contents.programFile.path}` });
-  program.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], contents.programFile.digest.slice('sha256:'.length));
-  program.properties.add(new CDX.Models.Property('path', contents.programFile.path));
+  // The program is its entry file (what node runs); the chunks it loads on demand are files it depends on.
+  const [entry, ...chunks] = contents.programFiles;
+  if (entry === undefined) throw signingError(SigningErrorCode.sbomSourceMismatch, `steps/${contents.program} has no program file`, 'rebuild the catalog');
+  const program = new CDX.Models.Component(CDX.Enums.ComponentType.Application, `steps/${contents.program}`, { bomRef: `file:${entry.path}` });
+  program.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], entry.digest.slice('sha256:'.length));
+  program.properties.add(new CDX.Models.Property('path', entry.path));
   add(program);
+  for (const chunk of chunks) {
+    const file = new CDX.Models.Component(CDX.Enums.ComponentType.File, chunk.path, { bomRef: `file:${chunk.path}` });
+    file.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], chunk.digest.slice('sha256:'.length));
+    file.properties.add(new CDX.Models.Property('path', chunk.path));
+    bom.components.add(file);
+    program.dependencies.add(file.bomRef);
+  }
 
   const seen = new Set<string>();
   for (const platform of contents.platforms) {

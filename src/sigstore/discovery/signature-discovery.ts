@@ -3,24 +3,13 @@ import type { Descriptor, ImageManifest } from '../../oci/media-types.ts';
 import type { JsonShapeLimits, RegistryClient } from '../../oci/registry/index.ts';
 import { MAX_BUNDLE_BYTES } from '../bundle/parse.ts';
 import { MAX_SIMPLE_SIGNING_BYTES, SIMPLE_SIGNING_MEDIA_TYPE } from '../payload/simple-signing.ts';
+import { MAX_LEGACY_LAYERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES, MAX_REFERRERS } from './limits.ts';
 
 /** cosign v3's default: a Sigstore bundle stored as an OCI 1.1 referrer. */
 export const SIGSTORE_BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const SIGSTORE_BUNDLE_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.[0-9]+\+json|\+json;\s*version=0\.[0-9]+)$/;
 
-/**
- * Referrers listed per image, over all pages: enough for many signers and
- * attestations, bounded so a flood cannot stall the step or exhaust its
- * memory. A longer list fails the image (REGISTRY_LIST_TOO_LONG): we do not
- * pick a part of it.
- */
-export const MAX_REFERRERS = 128;
-/** Pages of the referrers API followed per image; real registries answer in one. */
-export const MAX_REFERRER_PAGES = 16;
-/** Bytes of referrers listing read per image, over all pages. */
-export const MAX_REFERRER_LIST_BYTES = 1024 * 1024;
-/** Layers (signatures) of a legacy .sig manifest; cosign adds one per signing. More fails the image. */
-export const MAX_LEGACY_LAYERS = 128;
+export { MAX_LEGACY_LAYERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES, MAX_REFERRERS } from './limits.ts';
 /**
  * Shape of the JSON blobs read (bundles, simple-signing payloads), checked
  * while they stream in: a real bundle nests about 6 levels and its longest
