@@ -4,7 +4,6 @@ import { parseExpiry } from './marker.ts';
 import type { PlannedFile } from './plan.ts';
 import type { Redactor } from './redactor.ts';
 import { K8S_NAME, type LoadedSecret, type SecretType } from './secret.ts';
-import { fetchSecret, loadServiceAccount, SERVICE_ACCOUNT_DIR } from './sources/kube-api.ts';
 import { readMountedSecret } from './sources/mounted.ts';
 import { CredentialsWorkspace, type WrittenFile } from './workspace.ts';
 import { basicAuthFiles, type BasicAuthFormat } from './writers/basic-auth.ts';
@@ -86,6 +85,8 @@ export class CredentialInjector {
     if (request.secretName === '') {
       throw new CredentialsError(CredentialsErrorCode.input, 'secret-name is required with secret-source kubernetes-api');
     }
+    // The API client (and undici with it) loads only for this source: a mounted Secret needs no HTTP.
+    const { fetchSecret, loadServiceAccount, SERVICE_ACCOUNT_DIR } = await import('./sources/kube-api.ts');
     const account = await loadServiceAccount(request.source.env, this.redactor, request.source.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
     return fetchSecret({
       account,

@@ -1,6 +1,6 @@
-import { Agent, request } from 'undici';
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import { quoteUntrusted } from '../../errors.ts';
+import { createAgent, httpRequest } from '../../io/http.ts';
 import { CredentialsError, CredentialsErrorCode, describeSystemError } from '../errors.ts';
 import { Folder } from '../folder.ts';
 import type { Redactor } from '../redactor.ts';
@@ -86,9 +86,9 @@ async function readAccount(read: (name: string) => Promise<Buffer>, host: string
 
 const SecretObjectSchema = z.looseObject({
   kind: z.literal('Secret'),
-  metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }),
-  type: z.string().optional(),
-  data: z.record(z.string(), z.string()).optional(),
+  metadata: z.looseObject({ name: z.string(), namespace: z.optional(z.string()) }),
+  type: z.optional(z.string()),
+  data: z.optional(z.record(z.string(), z.string())),
 });
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -111,7 +111,7 @@ export async function fetchSecret(options: {
   const hostForUrl = account.host.includes(':') ? `[${account.host}]` : account.host;
   const path = `/api/v1/namespaces/${account.namespace}/secrets/${name}`;
   const timeout = options.timeoutMs ?? 10_000;
-  const agent = new Agent({
+  const agent = createAgent({
     connect: { ca: account.ca, rejectUnauthorized: true, timeout },
     headersTimeout: timeout,
     bodyTimeout: timeout,
@@ -119,9 +119,8 @@ export async function fetchSecret(options: {
   let status: number;
   let body: Buffer;
   try {
-    const response = await request(`https://${hostForUrl}:${account.port}${path}`, {
+    const response = await httpRequest(agent, new URL(`https://${hostForUrl}:${account.port}${path}`), {
       method: 'GET',
-      dispatcher: agent,
       headers: { authorization: `Bearer ${account.token}`, accept: 'application/json' },
       signal: AbortSignal.timeout(timeout * 2),
     });

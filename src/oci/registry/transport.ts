@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request as undiciRequest } from 'undici';
 import { CatalogError } from '../../errors.ts';
+import { createAgent, httpRequest, type Agent, type HttpResponseData } from '../../io/http.ts';
 import { JsonShapeExceeded, JsonShapeGuard, type JsonShapeLimits } from './bounded-json.ts';
 import { isLoopbackHost } from './reference.ts';
 
@@ -88,7 +88,7 @@ export class Transport {
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
       maxRedirects: options.maxRedirects ?? 5,
     };
-    this.agent = new Agent({
+    this.agent = createAgent({
       headersTimeout: this.options.timeoutMs,
       bodyTimeout: this.options.timeoutMs,
       connectTimeout: this.options.connectTimeoutMs,
@@ -171,12 +171,7 @@ export class Transport {
       // Credentials belong to the origin they were issued for, never to a host a redirect points at.
       if (request.authorization !== undefined && url.origin === origin) headers.authorization = request.authorization;
       if (body !== undefined) headers['content-length'] = String(body.byteLength);
-      const response = await undiciRequest(url, {
-        dispatcher: this.agent,
-        method,
-        headers,
-        body: body ?? null,
-      });
+      const response = await httpRequest(this.agent, url, { method, headers, body: body ?? null });
       const status = response.statusCode;
       if (REDIRECTS.has(status) && response.headers.location !== undefined) {
         // A redirect's body is never used: read at most a little of it, then drop the connection.
@@ -232,7 +227,7 @@ export class Transport {
   }
 }
 
-type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
+type UndiciResponse = HttpResponseData;
 
 async function readCapped(response: UndiciResponse, maxBytes: number, context: CallContext, guard?: JsonShapeGuard): Promise<Buffer> {
   const declared = Number(headerValue(response.headers['content-length']) ?? NaN);
