@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { isCatalogError, quoteUntrusted } from '../errors.ts';
 import { compileGlob } from '../workspace/glob.ts';
 import { AuditError, AuditErrorCodes } from './errors.ts';
@@ -29,37 +29,34 @@ import { ruleById } from './rules/index.ts';
 
 export const DEFAULT_CONFIG_FILE = '.tekton-audit.yaml';
 
-const ruleId = z
-  .string()
-  .refine((id) => ruleById(id) !== undefined, { message: 'is not a rule id (see --list-rules)' })
-  .refine((id) => ruleById(id)?.group !== 'input', { message: 'is about the input itself and cannot be configured' });
+const ruleId = z.string().check(
+  z.refine((id) => ruleById(id) !== undefined, { message: 'is not a rule id (see --list-rules)' }),
+  z.refine((id) => ruleById(id)?.group !== 'input', { message: 'is about the input itself and cannot be configured' }),
+);
 
-const ConfigSchema = z
-  .object({
-    failOn: z.enum([...SEVERITIES, 'none']).optional(),
-    exclude: z.array(z.string().min(1)).optional(),
-    rules: z
-      .record(z.string(), z.enum([...SEVERITIES, 'off']))
-      .superRefine((rules, context) => {
+const ConfigSchema = z.strictObject({
+  failOn: z.optional(z.enum([...SEVERITIES, 'none'])),
+  exclude: z.optional(z.array(z.string().check(z.minLength(1)))),
+  rules: z.optional(
+    z.record(z.string(), z.enum([...SEVERITIES, 'off'])).check(
+      z.superRefine((rules, context) => {
         for (const id of Object.keys(rules)) {
           const problem = ruleId.safeParse(id);
           if (!problem.success) context.addIssue({ code: 'custom', path: [id], message: problem.error.issues[0]!.message });
         }
-      })
-      .optional(),
-    ignore: z
-      .array(
-        z
-          .object({
-            rules: z.array(ruleId).min(1),
-            paths: z.array(z.string().min(1)).optional(),
-            reason: z.string().trim().min(3, 'must say why the findings are accepted'),
-          })
-          .strict(),
-      )
-      .optional(),
-  })
-  .strict();
+      }),
+    ),
+  ),
+  ignore: z.optional(
+    z.array(
+      z.strictObject({
+        rules: z.array(ruleId).check(z.minLength(1)),
+        paths: z.optional(z.array(z.string().check(z.minLength(1)))),
+        reason: z.string().check(z.trim(), z.minLength(3, 'must say why the findings are accepted')),
+      }),
+    ),
+  ),
+});
 
 export interface AuditConfig {
   /** Where it was read from, for suppression records. */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { CatalogError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { compareVersions, highestVersion, VERSION_PATTERN } from './semver.ts';
@@ -9,7 +9,7 @@ import { compareVersions, highestVersion, VERSION_PATTERN } from './semver.ts';
  * digests that pin it. It is committed, so a reviewer sees every digest
  * change, and it is what the immutability and interface checks compare to.
  */
-const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/);
+const digest = z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/));
 
 export const InterfaceSchema = z.object({
   params: z.array(z.object({ name: z.string(), type: z.string(), rule: z.string(), required: z.boolean() })),
@@ -20,8 +20,8 @@ export type TaskInterface = z.infer<typeof InterfaceSchema>;
 
 const PlatformImageSchema = z.object({
   manifest: digest,
-  compressedSize: z.number().int().nonnegative(),
-  uncompressedSize: z.number().int().nonnegative(),
+  compressedSize: z.int().check(z.nonnegative()),
+  uncompressedSize: z.int().check(z.nonnegative()),
 });
 
 export const StepImageRecordSchema = z.object({
@@ -57,7 +57,7 @@ export const VersionRecordSchema = z.object({
   images: z.record(z.string(), StepImageRecordSchema),
   bundle: BundleRecordSchema,
   interface: InterfaceSchema,
-  deprecated: z.object({ replacement: z.string(), reason: z.string().optional() }).optional(),
+  deprecated: z.optional(z.object({ replacement: z.string(), reason: z.optional(z.string()) })),
 });
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;
 
@@ -72,7 +72,7 @@ export type CatalogBundleRecord = z.infer<typeof CatalogBundleRecordSchema>;
 
 export const TaskEntrySchema = z.object({
   latest: z.string(),
-  versions: z.record(z.string().regex(VERSION_PATTERN), VersionRecordSchema),
+  versions: z.record(z.string().check(z.regex(VERSION_PATTERN)), VersionRecordSchema),
 });
 export type TaskEntry = z.infer<typeof TaskEntrySchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { ParamRuleSchema } from '../params/rules.ts';
 import { VERSION_PATTERN } from './semver.ts';
 
@@ -8,15 +8,12 @@ import { VERSION_PATTERN } from './semver.ts';
  * generator turns it into hardened, digest-pinned Tekton YAML.
  */
 
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and "-")')
-  .max(63);
+const dnsLabel = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and "-")'), z.maxLength(63));
 
-const paramName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_-]*$/, 'must start with a letter or "_" and hold only letters, digits, "_" and "-"');
+const paramName = z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_-]*$/, 'must start with a letter or "_" and hold only letters, digits, "_" and "-"'));
 
 /** SemVer MAJOR.MINOR.PATCH ("0.1.0"): the version folder, label, bundle tag and step image tag. */
-export const versionString = z.string().regex(VERSION_PATTERN, 'must be MAJOR.MINOR.PATCH, e.g. "0.1.0" (no "v", no suffix)');
+export const versionString = z.string().check(z.regex(VERSION_PATTERN, 'must be MAJOR.MINOR.PATCH, e.g. "0.1.0" (no "v", no suffix)'));
 
 /**
  * Marks a Task deprecated: emitted as `tekton.dev/deprecated: "true"` (what
@@ -24,43 +21,47 @@ export const versionString = z.string().regex(VERSION_PATTERN, 'must be MAJOR.MI
  * its README and release notes. A released version never changes, so
  * deprecating one means releasing a new (patch) version that carries this.
  */
-export const DeprecationSchema = z
-  .object({
-    /** What to use instead: a Task of this catalog ("verify-image") or any one-line pointer. */
-    replacement: z.string().min(1).max(200).refine((s) => !s.includes('\n'), 'must be one line'),
-    /** Why, in one line (optional). */
-    reason: z.string().min(1).max(300).refine((s) => !s.includes('\n'), 'must be one line').optional(),
-  })
-  .strict();
+export const DeprecationSchema = z.strictObject({
+  /** What to use instead: a Task of this catalog ("verify-image") or any one-line pointer. */
+  replacement: z.string().check(
+    z.minLength(1),
+    z.maxLength(200),
+    z.refine((s) => !s.includes('\n'), 'must be one line'),
+  ),
+  /** Why, in one line (optional). */
+  reason: z.optional(
+    z.string().check(
+      z.minLength(1),
+      z.maxLength(300),
+      z.refine((s) => !s.includes('\n'), 'must be one line'),
+    ),
+  ),
+});
 
-export const ParamDefinitionSchema = z
-  .object({
-    name: paramName,
-    description: z.string().min(1),
-    type: z.enum(['string', 'array']).default('string'),
-    /** A param with a default is optional; one without is required. */
-    default: z.union([z.string(), z.array(z.string())]).optional(),
-    /** The type validate-params enforces (applied to every element of an array param). */
-    rule: ParamRuleSchema,
-  })
-  .strict();
+export const ParamDefinitionSchema = z.strictObject({
+  name: paramName,
+  description: z.string().check(z.minLength(1)),
+  type: z._default(z.enum(['string', 'array']), 'string'),
+  /** A param with a default is optional; one without is required. */
+  default: z.optional(z.union([z.string(), z.array(z.string())])),
+  /** The type validate-params enforces (applied to every element of an array param). */
+  rule: ParamRuleSchema,
+});
 
-export const WorkspaceDefinitionSchema = z
-  .object({
-    name: dnsLabel,
-    description: z.string().min(1),
-    optional: z.boolean().default(false),
-    readOnly: z.boolean().default(false),
-    mountPath: z.string().startsWith('/').optional(),
-  })
-  .strict();
+export const WorkspaceDefinitionSchema = z.strictObject({
+  name: dnsLabel,
+  description: z.string().check(z.minLength(1)),
+  optional: z._default(z.boolean(), false),
+  readOnly: z._default(z.boolean(), false),
+  mountPath: z.optional(z.string().check(z.startsWith('/'))),
+});
 
 /** Characters Go's JSON encoder writes as they are: a value made only of them takes its own length in the termination message. */
 const TERMINATION_SAFE = /^[\x20-\x7e]*$/;
-const terminationSafe = z
-  .string()
-  .regex(TERMINATION_SAFE, 'must be printable ASCII')
-  .refine((value) => !/["\\<>&]/.test(value), 'must not hold ", \\, <, > or & (Tekton escapes them in the termination message)');
+const terminationSafe = z.string().check(
+  z.regex(TERMINATION_SAFE, 'must be printable ASCII'),
+  z.refine((value) => !/["\\<>&]/.test(value), 'must not hold ", \\, <, > or & (Tekton escapes them in the termination message)'),
+);
 
 /**
  * The most a result can hold, declared per result: Tekton carries all of a
@@ -72,81 +73,71 @@ const terminationSafe = z
  */
 export const ResultBoundSchema = z.discriminatedUnion('kind', [
   /** sha256:<64 hex>, or "" when `orEmpty`. */
-  z.object({ kind: z.literal('digest'), orEmpty: z.boolean().default(false) }).strict(),
-  z.object({ kind: z.literal('boolean') }).strict(),
-  z.object({ kind: z.literal('enum'), values: z.array(terminationSafe).min(1) }).strict(),
+  z.strictObject({ kind: z.literal('digest'), orEmpty: z._default(z.boolean(), false) }),
+  z.strictObject({ kind: z.literal('boolean') }),
+  z.strictObject({ kind: z.literal('enum'), values: z.array(terminationSafe).check(z.minLength(1)) }),
   /** A non-negative decimal count up to `max`. */
-  z.object({ kind: z.literal('count'), max: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }).strict(),
+  z.strictObject({ kind: z.literal('count'), max: z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)) }),
   /**
    * JSON (a list or object) or free text, at most `maxBytes` once escaped;
    * `why` says what keeps it there. `maxBytes: 'rest'` (one result per Task
    * at most) takes whatever the other results leave of the budget, so a
    * list's length limit comes straight from the budget computation.
    */
-  z.object({ kind: z.literal('json'), maxBytes: z.union([z.number().int().positive(), z.literal('rest')]), why: z.string().min(1) }).strict(),
-  z.object({ kind: z.literal('text'), maxBytes: z.union([z.number().int().positive(), z.literal('rest')]), why: z.string().min(1) }).strict(),
+  z.strictObject({ kind: z.literal('json'), maxBytes: z.union([z.int().check(z.positive()), z.literal('rest')]), why: z.string().check(z.minLength(1)) }),
+  z.strictObject({ kind: z.literal('text'), maxBytes: z.union([z.int().check(z.positive()), z.literal('rest')]), why: z.string().check(z.minLength(1)) }),
 ]);
 
-export const ResultDefinitionSchema = z
-  .object({
-    // Tekton allows upper case (the issue's VALIDATED result); keep the catalog's other names lower case.
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, "_" and "-"'),
-    description: z.string().min(1),
-    type: z.enum(['string', 'array', 'object']).default('string'),
-    /** Every catalog Task declares one (a test checks); without it a result may take DEFAULT_RESULT_BOUND_BYTES. */
-    bound: ResultBoundSchema.optional(),
-  })
-  .strict();
+export const ResultDefinitionSchema = z.strictObject({
+  // Tekton allows upper case (the issue's VALIDATED result); keep the catalog's other names lower case.
+  name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, "_" and "-"')),
+  description: z.string().check(z.minLength(1)),
+  type: z._default(z.enum(['string', 'array', 'object']), 'string'),
+  /** Every catalog Task declares one (a test checks); without it a result may take DEFAULT_RESULT_BOUND_BYTES. */
+  bound: z.optional(ResultBoundSchema),
+});
 
-const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi');
+const quantity = z.string().check(z.regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi'));
 
-export const ComputeResourcesSchema = z
-  .object({
-    requests: z.object({ cpu: quantity, memory: quantity }).strict(),
-    limits: z.object({ cpu: quantity, memory: quantity }).strict(),
-  })
-  .strict();
+export const ComputeResourcesSchema = z.strictObject({
+  requests: z.strictObject({ cpu: quantity, memory: quantity }),
+  limits: z.strictObject({ cpu: quantity, memory: quantity }),
+});
 
 export const DEFAULT_COMPUTE_RESOURCES = {
   requests: { cpu: '50m', memory: '64Mi' },
   limits: { cpu: '500m', memory: '256Mi' },
 } as const;
 
-const envVar = z
-  .object({
-    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name'),
-    value: z.string(),
-  })
-  .strict();
+const envVar = z.strictObject({
+  name: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name')),
+  value: z.string(),
+});
 
-export const StepDefinitionSchema = z
-  .object({
-    name: dnsLabel,
-    /** A folder under steps/: the step runs that program from its own image. */
-    program: dnsLabel,
-    args: z.array(z.string()).default([]),
-    env: z.array(envVar).default([]),
-    /**
-     * An optional script, run by the program's image (it needs a shebang,
-     * since the image has no shell). It may not hold any $(...) substitution:
-     * Tekton pastes substitutions in as code.
-     */
-    script: z.string().optional(),
-    computeResources: ComputeResourcesSchema.default(DEFAULT_COMPUTE_RESOURCES),
-    onError: z.enum(['continue', 'stopAndFail']).optional(),
-  })
-  .strict();
+export const StepDefinitionSchema = z.strictObject({
+  name: dnsLabel,
+  /** A folder under steps/: the step runs that program from its own image. */
+  program: dnsLabel,
+  args: z._default(z.array(z.string()), []),
+  env: z._default(z.array(envVar), []),
+  /**
+   * An optional script, run by the program's image (it needs a shebang,
+   * since the image has no shell). It may not hold any $(...) substitution:
+   * Tekton pastes substitutions in as code.
+   */
+  script: z.optional(z.string()),
+  computeResources: z._default(ComputeResourcesSchema, DEFAULT_COMPUTE_RESOURCES),
+  onError: z.optional(z.enum(['continue', 'stopAndFail'])),
+});
 
 /** A Task README's extra sections and its samples are plain data too. */
-export const SampleSchema = z
-  .object({
-    /** File name under samples/, e.g. "taskrun.yaml". */
-    file: z.string().regex(/^[a-z0-9][a-z0-9-]*\.yaml$/),
-    description: z.string().min(1),
-    /** Tekton documents; the generator validates and emits them as one YAML stream. */
-    documents: z.array(z.record(z.string(), z.unknown())).min(1),
-  })
-  .strict();
+export const SampleSchema = z.strictObject({
+  /** File name under samples/, e.g. "taskrun.yaml". */
+  file: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*\.yaml$/)),
+  description: z.string().check(z.minLength(1)),
+  /** Tekton documents; the generator validates and emits them as one YAML stream. */
+  documents: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)),
+});
 
 /**
  * A Task version's end-to-end test in the tektoncd/catalog convention
@@ -156,39 +147,39 @@ export const SampleSchema = z
  * must succeed. The repository's tests run the same file in the chroot
  * harness (test/harness/run-yaml.ts). Written in tasks/<name>/tests/run.ts.
  */
-export const RunTestSchema = z
-  .object({
-    /** What the run checks, one sentence for the README. */
-    description: z.string().min(1),
-    /** TaskRuns and PipelineRuns that reference the Task by name, and the Secrets and ConfigMaps they bind. */
-    documents: z.array(z.record(z.string(), z.unknown())).min(1),
-  })
-  .strict();
+export const RunTestSchema = z.strictObject({
+  /** What the run checks, one sentence for the README. */
+  description: z.string().check(z.minLength(1)),
+  /** TaskRuns and PipelineRuns that reference the Task by name, and the Secrets and ConfigMaps they bind. */
+  documents: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)),
+});
 
-export const TaskDefinitionSchema = z
-  .object({
-    name: dnsLabel,
-    version: versionString,
-    displayName: z.string().min(1),
-    /** One line: becomes the first line of spec.description. */
-    summary: z.string().min(1).max(120).refine((s) => !s.includes('\n'), 'must be one line'),
-    description: z.string().min(1),
-    categories: z.array(z.string().min(1)).min(1),
-    tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/)).min(1),
-    /** tekton.dev/pipelines.minVersion; 0.57.0 is the catalog's floor. */
-    minPipelinesVersion: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.57.0'),
-    params: z.array(ParamDefinitionSchema).default([]),
-    workspaces: z.array(WorkspaceDefinitionSchema).default([]),
-    results: z.array(ResultDefinitionSchema).default([]),
-    steps: z.array(StepDefinitionSchema).min(1),
-    /** Markdown appended to the generated README (usage notes, RBAC, bindings). */
-    notes: z.string().optional(),
-    samples: z.array(SampleSchema).default([]),
-    deprecated: DeprecationSchema.optional(),
-    /** From tasks/<name>/tests/run.ts (load-definitions.ts adds it). */
-    tests: RunTestSchema.optional(),
-  })
-  .strict();
+export const TaskDefinitionSchema = z.strictObject({
+  name: dnsLabel,
+  version: versionString,
+  displayName: z.string().check(z.minLength(1)),
+  /** One line: becomes the first line of spec.description. */
+  summary: z.string().check(
+    z.minLength(1),
+    z.maxLength(120),
+    z.refine((s) => !s.includes('\n'), 'must be one line'),
+  ),
+  description: z.string().check(z.minLength(1)),
+  categories: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+  tags: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/))).check(z.minLength(1)),
+  /** tekton.dev/pipelines.minVersion; 0.57.0 is the catalog's floor. */
+  minPipelinesVersion: z._default(z.string().check(z.regex(/^\d+\.\d+\.\d+$/)), '0.57.0'),
+  params: z._default(z.array(ParamDefinitionSchema), []),
+  workspaces: z._default(z.array(WorkspaceDefinitionSchema), []),
+  results: z._default(z.array(ResultDefinitionSchema), []),
+  steps: z.array(StepDefinitionSchema).check(z.minLength(1)),
+  /** Markdown appended to the generated README (usage notes, RBAC, bindings). */
+  notes: z.optional(z.string()),
+  samples: z._default(z.array(SampleSchema), []),
+  deprecated: z.optional(DeprecationSchema),
+  /** From tasks/<name>/tests/run.ts (load-definitions.ts adds it). */
+  tests: z.optional(RunTestSchema),
+});
 
 export type TaskDefinitionInput = z.input<typeof TaskDefinitionSchema>;
 export type TaskDefinition = z.output<typeof TaskDefinitionSchema>;

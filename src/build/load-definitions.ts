@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { CatalogError } from '../errors.ts';
 import { TaskDefinitionSchema, type TaskDefinition } from './definition.ts';
 
@@ -49,7 +49,8 @@ export async function loadTaskDefinitions(tasksDir: string): Promise<TaskDefinit
 }
 
 function definitionError(folder: string, error: unknown): CatalogError {
-  if (error instanceof ZodError) {
+  // Also a classic ZodError: it is a $ZodError too.
+  if (error instanceof $ZodError) {
     const issues = error.issues.map((issue) => `  ${issue.path.join('.') || '(definition)'}: ${issue.message}`).join('\n');
     return new CatalogError('DEFINITION_INVALID', `tasks/${folder}/task.ts is not a valid Task definition:\n${issues}`, {
       hint: 'see src/build/definition.ts for the fields and rules',

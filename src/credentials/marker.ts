@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { quoteUntrusted } from '../errors.ts';
 import { CredentialsError, CredentialsErrorCode, describeSystemError, systemErrorCode } from './errors.ts';
 import { Folder, readBounded } from './folder.ts';
@@ -18,23 +18,21 @@ export const MANIFEST_PATH = `${OutputPaths.stateDir}/${MANIFEST_NAME}`;
 export const EXPIRES_AT_PATH = `${OutputPaths.stateDir}/expires-at`;
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
-const relativePath = z
-  .string()
-  .max(256)
-  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a relative path of plain segments')
-  .refine((path) => !path.split('/').some((segment) => segment === '..' || segment === '.'), 'must not hold "." or ".." segments');
+const relativePath = z.string().check(
+  z.maxLength(256),
+  z.regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a relative path of plain segments'),
+  z.refine((path) => !path.split('/').some((segment) => segment === '..' || segment === '.'), 'must not hold "." or ".." segments'),
+);
 
-export const CredentialsMarkerSchema = z
-  .object({
-    version: z.literal(1),
-    writtenAt: z.iso.datetime({ offset: true }),
-    expiresAt: z.iso.datetime({ offset: true }),
-    secrets: z
-      .array(z.object({ label: z.string().max(300), type: z.enum(SECRET_TYPES), source: z.enum(['workspace', 'kubernetes-api']) }).strict())
-      .max(64),
-    files: z.array(z.object({ path: relativePath, sha256: z.string().regex(/^[a-f0-9]{64}$/) }).strict()).max(256),
-  })
-  .strict();
+export const CredentialsMarkerSchema = z.strictObject({
+  version: z.literal(1),
+  writtenAt: z.iso.datetime({ offset: true }),
+  expiresAt: z.iso.datetime({ offset: true }),
+  secrets: z
+    .array(z.strictObject({ label: z.string().check(z.maxLength(300)), type: z.enum(SECRET_TYPES), source: z.enum(['workspace', 'kubernetes-api']) }))
+    .check(z.maxLength(64)),
+  files: z.array(z.strictObject({ path: relativePath, sha256: z.string().check(z.regex(/^[a-f0-9]{64}$/)) })).check(z.maxLength(256)),
+});
 
 export type CredentialsMarker = z.infer<typeof CredentialsMarkerSchema>;
 

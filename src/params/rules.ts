@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as z from '../zod.ts';
 import { MAX_HOST_LENGTH, MAX_PARAM_NAME_LENGTH, MAX_PATTERN_LENGTH, MAX_RULE_LENGTH, PARAM_NAME } from './rule-shape.ts';
 
 export { MAX_RULE_LENGTH, PARAM_NAME };
@@ -15,7 +15,7 @@ export { MAX_RULE_LENGTH, PARAM_NAME };
  * characters and noncharacters. See src/params/characters.ts. Every type but
  * text, regex and enum keeps the shell guarantee of src/params/shell.ts.
  *
- * Task definitions (definition.ts, classic zod) embed these schemas. The
+ * Task definitions (definition.ts) embed these schemas. The
  * validate-params step does not load zod at all: it checks rule sets with
  * rule-shape.ts, which a test proves equal to RuleSetSchema. Change both
  * together.

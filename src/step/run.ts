@@ -68,7 +68,8 @@ export function formatError(name: string, error: unknown): { text: string; code:
 function isZodError(error: unknown): error is { issues: { path: PropertyKey[]; message: string }[] } {
   return (
     error instanceof Error &&
-    error.name === 'ZodError' &&
+    // zod/mini throws $ZodError, its classic API ZodError.
+    (error.name === 'ZodError' || error.name === '$ZodError') &&
     Array.isArray((error as { issues?: unknown }).issues)
   );
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.ts';
 
 /**
  * zod models of the Tekton resources the catalog emits and reads.
@@ -15,7 +15,7 @@ import { z } from 'zod';
 
 export const TEKTON_GROUP = 'tekton.dev';
 
-const nonEmpty = z.string().min(1);
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** A param value: Tekton's string, array or object (string map) value. */
 export const ParamValueSchema = z.union([z.string(), z.array(z.string()), z.record(z.string(), z.string())], {
@@ -25,318 +25,277 @@ export type ParamValue = z.infer<typeof ParamValueSchema>;
 
 export const ParamTypeSchema = z.enum(['string', 'array', 'object']);
 
-export const ParamSpecSchema = z
-  .object({
-    name: nonEmpty,
-    type: ParamTypeSchema.optional(),
-    description: z.string().optional(),
-    properties: z.record(z.string(), z.looseObject({ type: z.literal('string').optional() })).optional(),
-    default: ParamValueSchema.optional(),
-    enum: z.array(z.string()).optional(),
-  })
-  .loose();
+export const ParamSpecSchema = z.looseObject({
+  name: nonEmpty,
+  type: z.optional(ParamTypeSchema),
+  description: z.optional(z.string()),
+  properties: z.optional(z.record(z.string(), z.looseObject({ type: z.optional(z.literal('string')) }))),
+  default: z.optional(ParamValueSchema),
+  enum: z.optional(z.array(z.string())),
+});
 
-export const ParamSchema = z.object({ name: nonEmpty, value: ParamValueSchema }).loose();
+export const ParamSchema = z.looseObject({ name: nonEmpty, value: ParamValueSchema });
 
-export const WorkspaceDeclarationSchema = z
-  .object({
-    name: nonEmpty,
-    description: z.string().optional(),
-    mountPath: z.string().optional(),
-    readOnly: z.boolean().optional(),
-    optional: z.boolean().optional(),
-  })
-  .loose();
+export const WorkspaceDeclarationSchema = z.looseObject({
+  name: nonEmpty,
+  description: z.optional(z.string()),
+  mountPath: z.optional(z.string()),
+  readOnly: z.optional(z.boolean()),
+  optional: z.optional(z.boolean()),
+});
 
-export const TaskResultSchema = z
-  .object({
-    name: nonEmpty,
-    type: ParamTypeSchema.optional(),
-    description: z.string().optional(),
-    properties: z.record(z.string(), z.looseObject({ type: z.literal('string').optional() })).optional(),
-    /** Only StepActions and step-level results may set a value source. */
-    value: z.unknown().optional(),
-  })
-  .loose();
+export const TaskResultSchema = z.looseObject({
+  name: nonEmpty,
+  type: z.optional(ParamTypeSchema),
+  description: z.optional(z.string()),
+  properties: z.optional(z.record(z.string(), z.looseObject({ type: z.optional(z.literal('string')) }))),
+  /** Only StepActions and step-level results may set a value source. */
+  value: z.optional(z.unknown()),
+});
 
-const EnvVarSchema = z
-  .object({
-    name: nonEmpty,
-    value: z.string().optional(),
-    valueFrom: z.looseObject({}).optional(),
-  })
-  .loose();
+const EnvVarSchema = z.looseObject({
+  name: nonEmpty,
+  value: z.optional(z.string()),
+  valueFrom: z.optional(z.looseObject({})),
+});
 
 const ResourceListSchema = z.record(z.string(), z.union([z.string(), z.number()]));
-const ResourceRequirementsSchema = z
-  .object({ requests: ResourceListSchema.optional(), limits: ResourceListSchema.optional() })
-  .loose();
+const ResourceRequirementsSchema = z.looseObject({ requests: z.optional(ResourceListSchema), limits: z.optional(ResourceListSchema) });
 
-export const SecurityContextSchema = z
-  .object({
-    runAsNonRoot: z.boolean().optional(),
-    runAsUser: z.number().int().optional(),
-    runAsGroup: z.number().int().optional(),
-    readOnlyRootFilesystem: z.boolean().optional(),
-    allowPrivilegeEscalation: z.boolean().optional(),
-    privileged: z.boolean().optional(),
-    capabilities: z.object({ add: z.array(z.string()).optional(), drop: z.array(z.string()).optional() }).loose().optional(),
-    seccompProfile: z
-      .object({ type: z.enum(['RuntimeDefault', 'Localhost', 'Unconfined']), localhostProfile: z.string().optional() })
-      .loose()
-      .optional(),
-  })
-  .loose();
+export const SecurityContextSchema = z.looseObject({
+  runAsNonRoot: z.optional(z.boolean()),
+  runAsUser: z.optional(z.int()),
+  runAsGroup: z.optional(z.int()),
+  readOnlyRootFilesystem: z.optional(z.boolean()),
+  allowPrivilegeEscalation: z.optional(z.boolean()),
+  privileged: z.optional(z.boolean()),
+  capabilities: z.optional(z.looseObject({ add: z.optional(z.array(z.string())), drop: z.optional(z.array(z.string())) })),
+  seccompProfile: z.optional(z.looseObject({ type: z.enum(['RuntimeDefault', 'Localhost', 'Unconfined']), localhostProfile: z.optional(z.string()) })),
+});
 
-const WorkspaceUsageSchema = z.object({ name: nonEmpty, mountPath: z.string().optional() }).loose();
+const WorkspaceUsageSchema = z.looseObject({ name: nonEmpty, mountPath: z.optional(z.string()) });
 
 /** Container fields a step, a stepTemplate and a sidecar share. */
 const containerFields = {
-  image: z.string().optional(),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
-  workingDir: z.string().optional(),
-  env: z.array(EnvVarSchema).optional(),
-  securityContext: SecurityContextSchema.optional(),
-  volumeMounts: z.array(z.looseObject({ name: nonEmpty, mountPath: nonEmpty })).optional(),
+  image: z.optional(z.string()),
+  command: z.optional(z.array(z.string())),
+  args: z.optional(z.array(z.string())),
+  workingDir: z.optional(z.string()),
+  env: z.optional(z.array(EnvVarSchema)),
+  securityContext: z.optional(SecurityContextSchema),
+  volumeMounts: z.optional(z.array(z.looseObject({ name: nonEmpty, mountPath: nonEmpty }))),
 };
 
-export const StepSchema = z
-  .object({
-    name: z.string().optional(),
-    displayName: z.string().optional(),
-    ...containerFields,
-    computeResources: ResourceRequirementsSchema.optional(),
-    script: z.string().optional(),
-    timeout: z.string().optional(),
-    onError: z.enum(['continue', 'stopAndFail']).optional(),
-    workspaces: z.array(WorkspaceUsageSchema).optional(),
-    results: z.array(TaskResultSchema).optional(),
-    /** A StepAction reference (then image/script come from the StepAction). */
-    ref: z.looseObject({ name: z.string().optional(), resolver: z.string().optional() }).optional(),
-    params: z.array(ParamSchema).optional(),
-  })
-  .loose();
+export const StepSchema = z.looseObject({
+  name: z.optional(z.string()),
+  displayName: z.optional(z.string()),
+  ...containerFields,
+  computeResources: z.optional(ResourceRequirementsSchema),
+  script: z.optional(z.string()),
+  timeout: z.optional(z.string()),
+  onError: z.optional(z.enum(['continue', 'stopAndFail'])),
+  workspaces: z.optional(z.array(WorkspaceUsageSchema)),
+  results: z.optional(z.array(TaskResultSchema)),
+  /** A StepAction reference (then image/script come from the StepAction). */
+  ref: z.optional(z.looseObject({ name: z.optional(z.string()), resolver: z.optional(z.string()) })),
+  params: z.optional(z.array(ParamSchema)),
+});
 
-export const StepTemplateSchema = z
-  .object({ ...containerFields, computeResources: ResourceRequirementsSchema.optional() })
-  .loose();
+export const StepTemplateSchema = z.looseObject({ ...containerFields, computeResources: z.optional(ResourceRequirementsSchema) });
 
-export const SidecarSchema = z
-  .object({ name: z.string().optional(), ...containerFields, script: z.string().optional(), workspaces: z.array(WorkspaceUsageSchema).optional() })
-  .loose();
+export const SidecarSchema = z.looseObject({
+  name: z.optional(z.string()),
+  ...containerFields,
+  script: z.optional(z.string()),
+  workspaces: z.optional(z.array(WorkspaceUsageSchema)),
+});
 
-export const TaskSpecSchema = z
-  .object({
-    description: z.string().optional(),
-    displayName: z.string().optional(),
-    params: z.array(ParamSpecSchema).optional(),
-    workspaces: z.array(WorkspaceDeclarationSchema).optional(),
-    results: z.array(TaskResultSchema).optional(),
-    steps: z.array(StepSchema).min(1, 'a Task needs at least one step'),
-    stepTemplate: StepTemplateSchema.optional(),
-    sidecars: z.array(SidecarSchema).optional(),
-    volumes: z.array(z.looseObject({ name: nonEmpty })).optional(),
-  })
-  .loose();
+export const TaskSpecSchema = z.looseObject({
+  description: z.optional(z.string()),
+  displayName: z.optional(z.string()),
+  params: z.optional(z.array(ParamSpecSchema)),
+  workspaces: z.optional(z.array(WorkspaceDeclarationSchema)),
+  results: z.optional(z.array(TaskResultSchema)),
+  steps: z.array(StepSchema).check(z.minLength(1, 'a Task needs at least one step')),
+  stepTemplate: z.optional(StepTemplateSchema),
+  sidecars: z.optional(z.array(SidecarSchema)),
+  volumes: z.optional(z.array(z.looseObject({ name: nonEmpty }))),
+});
 
-export const ObjectMetaSchema = z
-  .object({
-    name: z.string().optional(),
-    generateName: z.string().optional(),
-    namespace: z.string().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-  })
-  .loose();
+export const ObjectMetaSchema = z.looseObject({
+  name: z.optional(z.string()),
+  generateName: z.optional(z.string()),
+  namespace: z.optional(z.string()),
+  labels: z.optional(z.record(z.string(), z.string())),
+  annotations: z.optional(z.record(z.string(), z.string())),
+});
 
 /** A named top-level resource: a Task or Pipeline must have metadata.name. */
-const NamedMetaSchema = ObjectMetaSchema.extend({ name: nonEmpty });
+const NamedMetaSchema = z.extend(ObjectMetaSchema, { name: nonEmpty });
 
 /** A run may use generateName instead of name. */
-const RunMetaSchema = ObjectMetaSchema.refine((meta) => meta.name !== undefined || meta.generateName !== undefined, {
-  message: 'needs metadata.name or metadata.generateName',
-});
+const RunMetaSchema = ObjectMetaSchema.check(
+  z.refine((meta) => meta.name !== undefined || meta.generateName !== undefined, {
+    message: 'needs metadata.name or metadata.generateName',
+  }),
+);
 
 const apiVersion = (...versions: string[]) => z.enum(versions.map((v) => `${TEKTON_GROUP}/${v}`) as [string, ...string[]]);
 
-export const TaskSchema = z
-  .object({
-    apiVersion: apiVersion('v1', 'v1beta1'),
-    kind: z.literal('Task'),
-    metadata: NamedMetaSchema,
-    spec: TaskSpecSchema,
-  })
-  .loose();
+export const TaskSchema = z.looseObject({
+  apiVersion: apiVersion('v1', 'v1beta1'),
+  kind: z.literal('Task'),
+  metadata: NamedMetaSchema,
+  spec: TaskSpecSchema,
+});
 
-export const TaskRefSchema = z
-  .object({
-    name: z.string().optional(),
-    kind: z.string().optional(),
-    apiVersion: z.string().optional(),
-    resolver: z.string().optional(),
-    params: z.array(ParamSchema).optional(),
-    bundle: z.string().optional(),
-  })
-  .loose();
+export const TaskRefSchema = z.looseObject({
+  name: z.optional(z.string()),
+  kind: z.optional(z.string()),
+  apiVersion: z.optional(z.string()),
+  resolver: z.optional(z.string()),
+  params: z.optional(z.array(ParamSchema)),
+  bundle: z.optional(z.string()),
+});
 
-export const WhenExpressionSchema = z
-  .object({
-    input: z.string().optional(),
-    operator: z.enum(['in', 'notin']).optional(),
-    values: z.array(z.string()).optional(),
-    cel: z.string().optional(),
-  })
-  .loose();
+export const WhenExpressionSchema = z.looseObject({
+  input: z.optional(z.string()),
+  operator: z.optional(z.enum(['in', 'notin'])),
+  values: z.optional(z.array(z.string())),
+  cel: z.optional(z.string()),
+});
 
-export const WorkspaceBindingRefSchema = z
-  .object({ name: nonEmpty, workspace: z.string().optional(), subPath: z.string().optional() })
-  .loose();
+export const WorkspaceBindingRefSchema = z.looseObject({ name: nonEmpty, workspace: z.optional(z.string()), subPath: z.optional(z.string()) });
 
 /** An embedded taskSpec: a Task spec, or a custom task's spec when apiVersion/kind are set. */
-export const EmbeddedTaskSchema = TaskSpecSchema.extend({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: z.looseObject({}).optional(),
-  steps: z.array(StepSchema).optional(),
-}).loose();
+export const EmbeddedTaskSchema = z.extend(TaskSpecSchema, {
+  apiVersion: z.optional(z.string()),
+  kind: z.optional(z.string()),
+  metadata: z.optional(z.looseObject({})),
+  steps: z.optional(z.array(StepSchema)),
+});
 
-export const PipelineTaskSchema = z
-  .object({
-    name: nonEmpty,
-    displayName: z.string().optional(),
-    description: z.string().optional(),
-    taskRef: TaskRefSchema.optional(),
-    taskSpec: EmbeddedTaskSchema.optional(),
-    pipelineRef: z.looseObject({}).optional(),
-    pipelineSpec: z.looseObject({}).optional(),
-    when: z.array(WhenExpressionSchema).optional(),
-    runAfter: z.array(nonEmpty).optional(),
-    retries: z.number().int().min(0).optional(),
-    params: z.array(ParamSchema).optional(),
-    matrix: z
-      .object({ params: z.array(ParamSchema).optional(), include: z.array(z.looseObject({ params: z.array(ParamSchema).optional() })).optional() })
-      .loose()
-      .optional(),
-    workspaces: z.array(WorkspaceBindingRefSchema).optional(),
-    timeout: z.string().optional(),
-    onError: z.enum(['continue', 'stopAndFail']).optional(),
-  })
-  .loose();
+export const PipelineTaskSchema = z.looseObject({
+  name: nonEmpty,
+  displayName: z.optional(z.string()),
+  description: z.optional(z.string()),
+  taskRef: z.optional(TaskRefSchema),
+  taskSpec: z.optional(EmbeddedTaskSchema),
+  pipelineRef: z.optional(z.looseObject({})),
+  pipelineSpec: z.optional(z.looseObject({})),
+  when: z.optional(z.array(WhenExpressionSchema)),
+  runAfter: z.optional(z.array(nonEmpty)),
+  retries: z.optional(z.int().check(z.gte(0))),
+  params: z.optional(z.array(ParamSchema)),
+  matrix: z.optional(
+    z.looseObject({ params: z.optional(z.array(ParamSchema)), include: z.optional(z.array(z.looseObject({ params: z.optional(z.array(ParamSchema)) }))) }),
+  ),
+  workspaces: z.optional(z.array(WorkspaceBindingRefSchema)),
+  timeout: z.optional(z.string()),
+  onError: z.optional(z.enum(['continue', 'stopAndFail'])),
+});
 
-export const PipelineResultSchema = z
-  .object({ name: nonEmpty, type: ParamTypeSchema.optional(), description: z.string().optional(), value: ParamValueSchema })
-  .loose();
+export const PipelineResultSchema = z.looseObject({
+  name: nonEmpty,
+  type: z.optional(ParamTypeSchema),
+  description: z.optional(z.string()),
+  value: ParamValueSchema,
+});
 
-export const PipelineSpecSchema = z
-  .object({
-    description: z.string().optional(),
-    displayName: z.string().optional(),
-    params: z.array(ParamSpecSchema).optional(),
-    workspaces: z.array(z.object({ name: nonEmpty, description: z.string().optional(), optional: z.boolean().optional() }).loose()).optional(),
-    tasks: z.array(PipelineTaskSchema).min(1, 'a Pipeline needs at least one task'),
-    finally: z.array(PipelineTaskSchema).optional(),
-    results: z.array(PipelineResultSchema).optional(),
-  })
-  .loose();
+export const PipelineSpecSchema = z.looseObject({
+  description: z.optional(z.string()),
+  displayName: z.optional(z.string()),
+  params: z.optional(z.array(ParamSpecSchema)),
+  workspaces: z.optional(z.array(z.looseObject({ name: nonEmpty, description: z.optional(z.string()), optional: z.optional(z.boolean()) }))),
+  tasks: z.array(PipelineTaskSchema).check(z.minLength(1, 'a Pipeline needs at least one task')),
+  finally: z.optional(z.array(PipelineTaskSchema)),
+  results: z.optional(z.array(PipelineResultSchema)),
+});
 
-export const PipelineSchema = z
-  .object({
-    apiVersion: apiVersion('v1', 'v1beta1'),
-    kind: z.literal('Pipeline'),
-    metadata: NamedMetaSchema,
-    spec: PipelineSpecSchema,
-  })
-  .loose();
+export const PipelineSchema = z.looseObject({
+  apiVersion: apiVersion('v1', 'v1beta1'),
+  kind: z.literal('Pipeline'),
+  metadata: NamedMetaSchema,
+  spec: PipelineSpecSchema,
+});
 
 /** How a run binds a workspace to storage. */
-export const WorkspaceBindingSchema = z
-  .object({
-    name: nonEmpty,
-    subPath: z.string().optional(),
-    emptyDir: z.looseObject({}).optional(),
-    persistentVolumeClaim: z.looseObject({ claimName: nonEmpty }).optional(),
-    volumeClaimTemplate: z.looseObject({}).optional(),
-    configMap: z.looseObject({}).optional(),
-    secret: z.looseObject({}).optional(),
-    projected: z.looseObject({}).optional(),
-    csi: z.looseObject({}).optional(),
-  })
-  .loose();
+export const WorkspaceBindingSchema = z.looseObject({
+  name: nonEmpty,
+  subPath: z.optional(z.string()),
+  emptyDir: z.optional(z.looseObject({})),
+  persistentVolumeClaim: z.optional(z.looseObject({ claimName: nonEmpty })),
+  volumeClaimTemplate: z.optional(z.looseObject({})),
+  configMap: z.optional(z.looseObject({})),
+  secret: z.optional(z.looseObject({})),
+  projected: z.optional(z.looseObject({})),
+  csi: z.optional(z.looseObject({})),
+});
 
-const podTemplate = z.looseObject({ securityContext: z.looseObject({}).optional() });
+const podTemplate = z.looseObject({ securityContext: z.optional(z.looseObject({})) });
 
 export const TaskRunSpecSchema = z
-  .object({
-    taskRef: TaskRefSchema.optional(),
-    taskSpec: TaskSpecSchema.optional(),
-    params: z.array(ParamSchema).optional(),
-    serviceAccountName: z.string().optional(),
-    workspaces: z.array(WorkspaceBindingSchema).optional(),
-    timeout: z.string().optional(),
-    podTemplate: podTemplate.optional(),
-    retries: z.number().int().min(0).optional(),
+  .looseObject({
+    taskRef: z.optional(TaskRefSchema),
+    taskSpec: z.optional(TaskSpecSchema),
+    params: z.optional(z.array(ParamSchema)),
+    serviceAccountName: z.optional(z.string()),
+    workspaces: z.optional(z.array(WorkspaceBindingSchema)),
+    timeout: z.optional(z.string()),
+    podTemplate: z.optional(podTemplate),
+    retries: z.optional(z.int().check(z.gte(0))),
   })
-  .loose()
-  .refine((spec) => (spec.taskRef === undefined) !== (spec.taskSpec === undefined), {
-    message: 'needs exactly one of taskRef and taskSpec',
-  });
+  .check(
+    z.refine((spec) => (spec.taskRef === undefined) !== (spec.taskSpec === undefined), {
+      message: 'needs exactly one of taskRef and taskSpec',
+    }),
+  );
 
-export const TaskRunSchema = z
-  .object({
-    apiVersion: apiVersion('v1', 'v1beta1'),
-    kind: z.literal('TaskRun'),
-    metadata: RunMetaSchema,
-    spec: TaskRunSpecSchema,
-  })
-  .loose();
+export const TaskRunSchema = z.looseObject({
+  apiVersion: apiVersion('v1', 'v1beta1'),
+  kind: z.literal('TaskRun'),
+  metadata: RunMetaSchema,
+  spec: TaskRunSpecSchema,
+});
 
 export const PipelineRunSpecSchema = z
-  .object({
-    pipelineRef: z.looseObject({ name: z.string().optional(), resolver: z.string().optional(), params: z.array(ParamSchema).optional() }).optional(),
-    pipelineSpec: PipelineSpecSchema.optional(),
-    params: z.array(ParamSchema).optional(),
-    workspaces: z.array(WorkspaceBindingSchema).optional(),
-    taskRunTemplate: z.looseObject({ serviceAccountName: z.string().optional(), podTemplate: podTemplate.optional() }).optional(),
-    timeouts: z
-      .object({ pipeline: z.string().optional(), tasks: z.string().optional(), finally: z.string().optional() })
-      .loose()
-      .optional(),
-    taskRunSpecs: z.array(z.looseObject({ pipelineTaskName: nonEmpty })).optional(),
+  .looseObject({
+    pipelineRef: z.optional(z.looseObject({ name: z.optional(z.string()), resolver: z.optional(z.string()), params: z.optional(z.array(ParamSchema)) })),
+    pipelineSpec: z.optional(PipelineSpecSchema),
+    params: z.optional(z.array(ParamSchema)),
+    workspaces: z.optional(z.array(WorkspaceBindingSchema)),
+    taskRunTemplate: z.optional(z.looseObject({ serviceAccountName: z.optional(z.string()), podTemplate: z.optional(podTemplate) })),
+    timeouts: z.optional(z.looseObject({ pipeline: z.optional(z.string()), tasks: z.optional(z.string()), finally: z.optional(z.string()) })),
+    taskRunSpecs: z.optional(z.array(z.looseObject({ pipelineTaskName: nonEmpty }))),
   })
-  .loose()
-  .refine((spec) => (spec.pipelineRef === undefined) !== (spec.pipelineSpec === undefined), {
-    message: 'needs exactly one of pipelineRef and pipelineSpec',
-  });
+  .check(
+    z.refine((spec) => (spec.pipelineRef === undefined) !== (spec.pipelineSpec === undefined), {
+      message: 'needs exactly one of pipelineRef and pipelineSpec',
+    }),
+  );
 
-export const PipelineRunSchema = z
-  .object({
-    apiVersion: apiVersion('v1', 'v1beta1'),
-    kind: z.literal('PipelineRun'),
-    metadata: RunMetaSchema,
-    spec: PipelineRunSpecSchema,
-  })
-  .loose();
+export const PipelineRunSchema = z.looseObject({
+  apiVersion: apiVersion('v1', 'v1beta1'),
+  kind: z.literal('PipelineRun'),
+  metadata: RunMetaSchema,
+  spec: PipelineRunSpecSchema,
+});
 
-export const StepActionSpecSchema = z
-  .object({
-    description: z.string().optional(),
-    ...containerFields,
-    image: nonEmpty,
-    script: z.string().optional(),
-    params: z.array(ParamSpecSchema).optional(),
-    results: z.array(TaskResultSchema).optional(),
-  })
-  .loose();
+export const StepActionSpecSchema = z.looseObject({
+  description: z.optional(z.string()),
+  ...containerFields,
+  image: nonEmpty,
+  script: z.optional(z.string()),
+  params: z.optional(z.array(ParamSpecSchema)),
+  results: z.optional(z.array(TaskResultSchema)),
+});
 
-export const StepActionSchema = z
-  .object({
-    apiVersion: apiVersion('v1alpha1', 'v1beta1'),
-    kind: z.literal('StepAction'),
-    metadata: NamedMetaSchema,
-    spec: StepActionSpecSchema,
-  })
-  .loose();
+export const StepActionSchema = z.looseObject({
+  apiVersion: apiVersion('v1alpha1', 'v1beta1'),
+  kind: z.literal('StepAction'),
+  metadata: NamedMetaSchema,
+  spec: StepActionSpecSchema,
+});
 
 export type TektonParamSpec = z.infer<typeof ParamSpecSchema>;
 export type TektonParam = z.infer<typeof ParamSchema>;
@@ -356,7 +315,7 @@ export const TEKTON_KINDS = ['Task', 'Pipeline', 'TaskRun', 'PipelineRun', 'Step
 export type TektonKind = (typeof TEKTON_KINDS)[number];
 
 /** The model for a kind; undefined for a kind we do not model. */
-export function modelFor(kind: unknown): z.ZodType<TektonDocument> | undefined {
+export function modelFor(kind: unknown): z.ZodMiniType<TektonDocument> | undefined {
   switch (kind) {
     case 'Task':
       return TaskSchema;

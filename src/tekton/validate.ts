@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { crdValidatorFor, type UnknownFieldPolicy } from './crd-schema.ts';
 import { childPath, DiagnosticCodes, formatDiagnostics, type Diagnostic } from './diagnostic.ts';
@@ -25,7 +25,7 @@ function issuePath(issue: z.core.$ZodIssue): string {
   return issue.path.reduce<string>((path, key) => childPath(path, typeof key === 'number' ? key : String(key)), '');
 }
 
-function modelDiagnostics(error: z.ZodError): Diagnostic[] {
+function modelDiagnostics(error: z.core.$ZodError): Diagnostic[] {
   return error.issues.map((issue) => ({
     code: DiagnosticCodes.modelInvalid,
     path: issuePath(issue),

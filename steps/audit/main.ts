@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { Auditor, exitCodeFor, loadConfig, renderJson, renderSarif, renderText, AUDIT_TOOL, AuditError, AuditErrorCodes, TaskCatalog, type AuditReport } from '../../src/audit/index.ts';
+import * as z from '../../src/zod.ts';
+import type { AuditReport } from '../../src/audit/auditor.ts';
+import { AuditError, AuditErrorCodes } from '../../src/audit/errors.ts';
 import { quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { runStep } from '../../src/step/run.ts';
-import { CATALOG_DEFINITIONS } from './catalog-definitions.ts';
 
 const HELP = `audit: audit the Tekton and RBAC YAML in a workspace (tekton-catalog audit, as a step)
 
@@ -26,11 +26,11 @@ results: findings (open findings), summary (short JSON)
 exit codes: 0 clean, 1 findings at --fail-on or above, 2 usage, config or parse error, 3 failure`;
 
 const EnvSchema = z.object({
-  SOURCE: z.string().optional(),
-  MODE: z.enum(['audit', 'lint'], { message: 'must be audit or lint' }).optional().or(z.literal('')),
-  FAIL_ON: z.enum(['error', 'warning', 'note', 'none'], { message: 'must be error, warning, note or none' }).optional().or(z.literal('')),
-  CONFIG: z.string().optional(),
-  REPORT_DIR: z.string().optional(),
+  SOURCE: z.optional(z.string()),
+  MODE: z.union([z.optional(z.enum(['audit', 'lint'], { message: 'must be audit or lint' })), z.literal('')]),
+  FAIL_ON: z.union([z.optional(z.enum(['error', 'warning', 'note', 'none'], { message: 'must be error, warning, note or none' })), z.literal('')]),
+  CONFIG: z.optional(z.string()),
+  REPORT_DIR: z.optional(z.string()),
 });
 
 const nonEmpty = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v !== '');
@@ -84,6 +84,11 @@ async function main(): Promise<number> {
     throw new AuditError(AuditErrorCodes.usage, `param fail-on must be error, warning, note or none, not ${quoteUntrusted(failOn)}`);
   }
   const configPath = nonEmpty(args.config, env.CONFIG);
+  // Loaded only now, after the arguments and environment were checked (chunks of their own in the bundle).
+  const [{ Auditor, exitCodeFor, loadConfig, renderJson, renderSarif, renderText, AUDIT_TOOL, TaskCatalog }, { CATALOG_DEFINITIONS }] = await Promise.all([
+    import('../../src/audit/index.ts'),
+    import('./catalog-definitions.ts'),
+  ]);
   const config = loadConfig(configPath === undefined ? undefined : checkedPath(configPath, 'config'), source);
   const paths = parsed.positionals.filter((p) => p !== '').map((p) => checkedPath(p, 'paths'));
 

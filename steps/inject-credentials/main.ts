@@ -1,8 +1,7 @@
-import { z } from 'zod';
+import * as z from '../../src/zod.ts';
 import { CatalogError } from '../../src/errors.ts';
-import { cleanupCredentials } from '../../src/credentials/cleanup.ts';
 import { isCredentialsError } from '../../src/credentials/errors.ts';
-import { CredentialInjector, injectionResults, type SecretSource } from '../../src/credentials/injector.ts';
+import type { SecretSource } from '../../src/credentials/injector.ts';
 import { Redactor } from '../../src/credentials/redactor.ts';
 import { DIGEST_RESULT, PREVIOUS_DIGEST_PARAM } from '../../src/credentials/workspace.ts';
 import { isSecretType } from '../../src/credentials/secret.ts';
@@ -51,17 +50,17 @@ Secret values never appear in output: every value loaded is masked in every mess
 `;
 
 const EnvSchema = z.object({
-  CREDENTIALS_DIR: z.string().min(1, 'must be the credentials workspace path'),
-  SECRET_SOURCE: z.enum(['workspace', 'kubernetes-api']).default('workspace'),
-  SECRET_DIR: z.string().default(''),
-  SECRET_NAME: z.string().default(''),
-  SECRET_TYPE: z.string().default(''),
-  CREDENTIALS_EXPIRES: z.string().default('1h'),
-  PREVIOUS_INJECTION_DIGEST: z.string().default(''),
-  SSH_KNOWN_HOSTS: z.string().default(''),
-  SSH_USER: z.string().default('git'),
-  SSH_DIR: z.string().default('~/.ssh'),
-  SERVICE_ACCOUNT_DIR: z.string().optional(),
+  CREDENTIALS_DIR: z.string().check(z.minLength(1, 'must be the credentials workspace path')),
+  SECRET_SOURCE: z._default(z.enum(['workspace', 'kubernetes-api']), 'workspace'),
+  SECRET_DIR: z._default(z.string(), ''),
+  SECRET_NAME: z._default(z.string(), ''),
+  SECRET_TYPE: z._default(z.string(), ''),
+  CREDENTIALS_EXPIRES: z._default(z.string(), '1h'),
+  PREVIOUS_INJECTION_DIGEST: z._default(z.string(), ''),
+  SSH_KNOWN_HOSTS: z._default(z.string(), ''),
+  SSH_USER: z._default(z.string(), 'git'),
+  SSH_DIR: z._default(z.string(), '~/.ssh'),
+  SERVICE_ACCOUNT_DIR: z.optional(z.string()),
 });
 
 interface Cli {
@@ -141,6 +140,8 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
   }
   const labels = { secret_type: type, source: env.SECRET_SOURCE };
   try {
+    // Loaded only now, after the arguments and environment were checked (a chunk of its own in the bundle).
+    const { CredentialInjector, injectionResults } = await import('../../src/credentials/injector.ts');
     const report = await new CredentialInjector(redactor).inject({
       credentialsDir: env.CREDENTIALS_DIR,
       source,
@@ -175,6 +176,7 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
 }
 
 async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
+  const { cleanupCredentials } = await import('../../src/credentials/cleanup.ts');
   const report = await cleanupCredentials(env.CREDENTIALS_DIR);
   await writeResult('fingerprints', '{}');
   await writeResult('paths', boundedJsonList(report.removed, report.removedCount));

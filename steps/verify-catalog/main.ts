@@ -1,9 +1,7 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
-import { isLoopbackHost } from '../../src/oci/registry/index.ts';
-import { renderCatalogSummary } from '../../src/signing/verify-catalog/report.ts';
-import { verifyCatalogReference } from '../../src/signing/verify-catalog/run.ts';
+import { isLoopbackHost } from '../../src/oci/registry/reference.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
@@ -34,8 +32,8 @@ results: verified-bundle (registry/repository@sha256:…), source-commit, step-i
 exit codes: 0 verified, 1 rejected (each problem named with its reason code), 2 bad arguments or configuration.
 `;
 
-const optionalText = z.string().max(4096).default('');
-const fileName = (fallback: string) => z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name').default(fallback);
+const optionalText = z._default(z.string().check(z.maxLength(4096)), '');
+const fileName = (fallback: string) => z._default(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name')), fallback);
 
 const EnvSchema = z.object({
   CERTIFICATE_IDENTITY: optionalText,
@@ -47,7 +45,7 @@ const EnvSchema = z.object({
   TRUSTED_ROOT_FILE: fileName('trusted_root.json'),
   DOCKER_CONFIG_DIR: optionalText,
   PLAIN_HTTP_REGISTRIES: optionalText,
-  REGISTRY_TIMEOUT_SECONDS: z.string().regex(/^[1-9][0-9]{0,3}$/, 'must be whole seconds, 1 to 9999').default('30'),
+  REGISTRY_TIMEOUT_SECONDS: z._default(z.string().check(z.regex(/^[1-9][0-9]{0,3}$/, 'must be whole seconds, 1 to 9999')), '30'),
   REPORT_DIR: optionalText,
 });
 
@@ -72,6 +70,11 @@ async function main(): Promise<number> {
     if (!isLoopbackHost(host)) throw new CatalogError('CONFIG_PLAIN_HTTP', `plain-http-registries lists ${quoteUntrusted(host)}, which is not a loopback host`);
   }
   const keyed = env.PUBLIC_KEY_DIR !== '';
+  // Loaded only now, after the arguments and environment were checked (chunks of their own in the bundle).
+  const [{ verifyCatalogReference }, { renderCatalogSummary }] = await Promise.all([
+    import('../../src/signing/verify-catalog/run.ts'),
+    import('../../src/signing/verify-catalog/report.ts'),
+  ]);
   const result = await verifyCatalogReference(args.bundle, {
     ...(keyed ? { publicKeyPath: join(env.PUBLIC_KEY_DIR, env.PUBLIC_KEY_FILE) } : {}),
     ...(!keyed && env.CERTIFICATE_IDENTITY !== '' ? { identity: env.CERTIFICATE_IDENTITY } : {}),

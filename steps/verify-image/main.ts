@@ -1,15 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
-import { formatReference, isLoopbackHost, parseReference, parseTrustedRealms } from '../../src/oci/registry/index.ts';
+import { formatReference, isLoopbackHost, parseReference } from '../../src/oci/registry/reference.ts';
+import { parseTrustedRealms } from '../../src/oci/registry/token-realm.ts';
 import { VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
-import { ImageVerifier, type ImageVerification } from '../../src/sigstore/image-verifier.ts';
-import { VerificationKey } from '../../src/sigstore/keys/public-key.ts';
-import { KeylessPolicy } from '../../src/sigstore/policy/keyless-policy.ts';
-import { publicGoodTrustedRoot } from '../../src/sigstore/trust/public-good.ts';
-import { MAX_TRUSTED_ROOT_BYTES, SigstoreTrustedRoot } from '../../src/sigstore/trust/trusted-root.ts';
-import { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
+import type { ImageVerification, ImageVerifier } from '../../src/sigstore/image-verifier.ts';
+import type { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { envBoolean, readEnv } from '../../src/step/env.ts';
 import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
@@ -58,7 +55,7 @@ exit codes: 0 every image verified, 1 an image was rejected (one line per image 
 2 bad arguments or configuration, 3 internal failure.
 `;
 
-const optionalText = z.string().max(4096).default('');
+const optionalText = z._default(z.string().check(z.maxLength(4096)), '');
 
 const EnvSchema = z.object({
   CERTIFICATE_IDENTITY: optionalText,
@@ -71,18 +68,18 @@ const EnvSchema = z.object({
   CERTIFICATE_GITHUB_WORKFLOW_TRIGGER: optionalText,
   CERTIFICATE_GITHUB_WORKFLOW_NAME: optionalText,
   PUBLIC_KEY_DIR: optionalText,
-  PUBLIC_KEY_FILE: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name').default('cosign.pub'),
+  PUBLIC_KEY_FILE: z._default(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name')), 'cosign.pub'),
   TRUSTED_ROOT_DIR: optionalText,
-  TRUSTED_ROOT_FILE: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name').default('trusted_root.json'),
+  TRUSTED_ROOT_FILE: z._default(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a plain file name')), 'trusted_root.json'),
   REQUIRE_TLOG: envBoolean(true),
   REQUIRE_DIGEST: envBoolean(false),
   ATTESTATION_PREDICATE_TYPE: optionalText,
   DOCKER_CONFIG_DIR: optionalText,
   PLAIN_HTTP_REGISTRIES: optionalText,
   TRUSTED_TOKEN_REALMS: optionalText,
-  REGISTRY_TIMEOUT_SECONDS: z.string().regex(/^[1-9][0-9]{0,3}$/, 'must be whole seconds, 1 to 9999').default('30'),
+  REGISTRY_TIMEOUT_SECONDS: z._default(z.string().check(z.regex(/^[1-9][0-9]{0,3}$/, 'must be whole seconds, 1 to 9999')), '30'),
   REPORT_DIR: optionalText,
-  TASK_NAME: z.string().max(253).default(NAME),
+  TASK_NAME: z._default(z.string().check(z.maxLength(253)), NAME),
 });
 type Env = z.infer<typeof EnvSchema>;
 
@@ -158,10 +155,20 @@ function usage(message: string): CatalogError {
   return new CatalogError('USAGE_ARGS', message, { hint: `run ${NAME} --help` });
 }
 
+/**
+ * The Sigstore verifier the policy asks for. Its modules load only here, after
+ * the arguments and environment were checked, and only the ones the policy
+ * needs: the embedded public-good root without TRUSTED_ROOT_DIR, the key
+ * parser with PUBLIC_KEY_DIR, the identity policy without it.
+ */
 async function buildVerifier(env: Env): Promise<BundleVerifier> {
+  const [{ BundleVerifier }, { MAX_TRUSTED_ROOT_BYTES, SigstoreTrustedRoot }] = await Promise.all([
+    import('../../src/sigstore/verify/bundle-verifier.ts'),
+    import('../../src/sigstore/trust/trusted-root.ts'),
+  ]);
   const trustedRoot =
     env.TRUSTED_ROOT_DIR === ''
-      ? publicGoodTrustedRoot()
+      ? (await import('../../src/sigstore/trust/public-good.ts')).publicGoodTrustedRoot()
       : SigstoreTrustedRoot.fromBytes(await readSmallFile(join(env.TRUSTED_ROOT_DIR, env.TRUSTED_ROOT_FILE), MAX_TRUSTED_ROOT_BYTES, 'trusted root'), join(env.TRUSTED_ROOT_DIR, env.TRUSTED_ROOT_FILE));
   const keyless = [env.CERTIFICATE_IDENTITY, env.CERTIFICATE_IDENTITY_REGEXP, env.CERTIFICATE_OIDC_ISSUER, env.CERTIFICATE_OIDC_ISSUER_REGEXP].some((v) => v !== '');
   if (env.PUBLIC_KEY_DIR !== '') {
@@ -169,12 +176,14 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
       throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'set either a public key or a keyless policy (certificate identity and issuer), not both');
     }
     const path = join(env.PUBLIC_KEY_DIR, env.PUBLIC_KEY_FILE);
+    const { VerificationKey } = await import('../../src/sigstore/keys/public-key.ts');
     const key = VerificationKey.fromPem(await readSmallFile(path, 16 * 1024, 'public key'), path);
     return new BundleVerifier({ trustedRoot, key, requireTlog: env.REQUIRE_TLOG });
   }
   if (!keyless) {
     throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'no policy: set certificate-identity(-regexp) and certificate-oidc-issuer(-regexp), or bind the public-key workspace');
   }
+  const { KeylessPolicy } = await import('../../src/sigstore/policy/keyless-policy.ts');
   const policy = KeylessPolicy.create({
     identity: env.CERTIFICATE_IDENTITY,
     identityRegexp: env.CERTIFICATE_IDENTITY_REGEXP,
@@ -250,6 +259,7 @@ async function main(): Promise<number> {
   const env = readEnv(EnvSchema);
   checkResultsFit(args.images, env.ATTESTATION_PREDICATE_TYPE !== '');
   const metrics = new MetricsRegistry();
+  const { ImageVerifier } = await import('../../src/sigstore/image-verifier.ts');
   const verifier = new ImageVerifier({
     verifier: await buildVerifier(env),
     registry: {

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { z } from 'zod';
+import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
-import { WorkspaceGuard, type GuardMode, type GuardReport } from '../../src/workspace/guard.ts';
+import type { GuardMode, GuardReport } from '../../src/workspace/guard.ts';
 
 const HELP = `workspace-guard: seal, verify, police and scrub a Tekton workspace
 
@@ -46,17 +46,17 @@ results: manifest-digest, violations, summary (short JSON)
 exit codes: 0 clean, 1 violations found, 2 usage error, 3 failure`;
 
 const EnvSchema = z.object({
-  MODE: z.enum(['seal', 'verify', 'police', 'scrub'], { message: 'must be seal, verify, police or scrub' }).optional(),
-  TARGET: z.string().optional(),
-  RUN_UID: z.string().optional(),
-  MANIFEST: z.string().optional(),
-  MANIFEST_DIR: z.string().optional(),
-  EXPECTED_DIGEST: z.string().optional(),
-  ALLOW_GLOBS: z.string().optional(),
-  ALLOWED_UIDS: z.string().optional(),
-  REPORT_DIR: z.string().optional(),
-  TASK_LABEL: z.string().max(63).optional(),
-  WORKSPACE_LABEL: z.string().max(63).optional(),
+  MODE: z.optional(z.enum(['seal', 'verify', 'police', 'scrub'], { message: 'must be seal, verify, police or scrub' })),
+  TARGET: z.optional(z.string()),
+  RUN_UID: z.optional(z.string()),
+  MANIFEST: z.optional(z.string()),
+  MANIFEST_DIR: z.optional(z.string()),
+  EXPECTED_DIGEST: z.optional(z.string()),
+  ALLOW_GLOBS: z.optional(z.string()),
+  ALLOWED_UIDS: z.optional(z.string()),
+  REPORT_DIR: z.optional(z.string()),
+  TASK_LABEL: z.optional(z.string().check(z.maxLength(63))),
+  WORKSPACE_LABEL: z.optional(z.string().check(z.maxLength(63))),
 });
 
 const MODES = new Set<GuardMode>(['seal', 'verify', 'police', 'scrub']);
@@ -108,6 +108,8 @@ async function main(): Promise<number> {
   const runUid = nonEmpty(args['run-uid'], env.RUN_UID);
   const expectedDigest = nonEmpty(args['expected-digest'], env.EXPECTED_DIGEST);
 
+  // Loaded only now: --help and usage errors need none of it (the bundle puts it in a chunk of its own).
+  const { WorkspaceGuard } = await import('../../src/workspace/guard.ts');
   const guard = new WorkspaceGuard({
     root: target,
     ...(runUid ? { runUid } : {}),

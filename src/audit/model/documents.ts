@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../../zod.ts';
 import { childPath } from '../../tekton/diagnostic.ts';
 import {
   modelFor,
@@ -60,7 +60,7 @@ export interface InvalidDocument extends Common {
 
 export type Classified = { audited: AuditDocument } | { invalid: InvalidDocument } | { ignored: string };
 
-const KUBE_MODELS: Record<string, { group: RegExp; schema: z.ZodType }> = {
+const KUBE_MODELS: Record<string, { group: RegExp; schema: z.ZodMiniType }> = {
   Role: { group: /^rbac\.authorization\.k8s\.io\//, schema: RoleSchema },
   ClusterRole: { group: /^rbac\.authorization\.k8s\.io\//, schema: RoleSchema },
   RoleBinding: { group: /^rbac\.authorization\.k8s\.io\//, schema: RoleBindingSchema },
@@ -92,7 +92,7 @@ export function classify(source: SourceDocument): Classified {
     namespace: typeof meta.namespace === 'string' ? meta.namespace : undefined,
     resource: `${doc.kind}/${name}`,
   };
-  let schema: z.ZodType | undefined;
+  let schema: z.ZodMiniType | undefined;
   if (doc.apiVersion.startsWith(`${TEKTON_GROUP}/`)) schema = modelFor(doc.kind);
   else {
     const kube = KUBE_MODELS[doc.kind];

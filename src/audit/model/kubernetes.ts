@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import { ObjectMetaSchema } from '../../tekton/models.ts';
 
 /**
@@ -9,77 +9,59 @@ import { ObjectMetaSchema } from '../../tekton/models.ts';
 
 const strings = z.array(z.string());
 
-export const PolicyRuleSchema = z
-  .object({
-    apiGroups: strings.optional(),
-    resources: strings.optional(),
-    resourceNames: strings.optional(),
-    verbs: strings,
-    nonResourceURLs: strings.optional(),
-  })
-  .loose();
+export const PolicyRuleSchema = z.looseObject({
+  apiGroups: z.optional(strings),
+  resources: z.optional(strings),
+  resourceNames: z.optional(strings),
+  verbs: strings,
+  nonResourceURLs: z.optional(strings),
+});
 
 const rbacApi = z.enum(['rbac.authorization.k8s.io/v1', 'rbac.authorization.k8s.io/v1beta1']);
 
-export const RoleSchema = z
-  .object({
-    apiVersion: rbacApi,
-    kind: z.enum(['Role', 'ClusterRole']),
-    metadata: ObjectMetaSchema,
-    rules: z.array(PolicyRuleSchema).nullish(),
-    aggregationRule: z.looseObject({}).optional(),
-  })
-  .loose();
+export const RoleSchema = z.looseObject({
+  apiVersion: rbacApi,
+  kind: z.enum(['Role', 'ClusterRole']),
+  metadata: ObjectMetaSchema,
+  rules: z.nullish(z.array(PolicyRuleSchema)),
+  aggregationRule: z.optional(z.looseObject({})),
+});
 
-export const SubjectSchema = z
-  .object({ kind: z.string(), name: z.string(), namespace: z.string().optional(), apiGroup: z.string().optional() })
-  .loose();
+export const SubjectSchema = z.looseObject({ kind: z.string(), name: z.string(), namespace: z.optional(z.string()), apiGroup: z.optional(z.string()) });
 
-export const RoleBindingSchema = z
-  .object({
-    apiVersion: rbacApi,
-    kind: z.enum(['RoleBinding', 'ClusterRoleBinding']),
-    metadata: ObjectMetaSchema,
-    subjects: z.array(SubjectSchema).nullish(),
-    roleRef: z.object({ kind: z.string(), name: z.string(), apiGroup: z.string().optional() }).loose(),
-  })
-  .loose();
+export const RoleBindingSchema = z.looseObject({
+  apiVersion: rbacApi,
+  kind: z.enum(['RoleBinding', 'ClusterRoleBinding']),
+  metadata: ObjectMetaSchema,
+  subjects: z.nullish(z.array(SubjectSchema)),
+  roleRef: z.looseObject({ kind: z.string(), name: z.string(), apiGroup: z.optional(z.string()) }),
+});
 
-export const ServiceAccountSchema = z
-  .object({ apiVersion: z.literal('v1'), kind: z.literal('ServiceAccount'), metadata: ObjectMetaSchema })
-  .loose();
+export const ServiceAccountSchema = z.looseObject({ apiVersion: z.literal('v1'), kind: z.literal('ServiceAccount'), metadata: ObjectMetaSchema });
 
-const LabelSelectorSchema = z
-  .object({
-    matchLabels: z.record(z.string(), z.string()).optional(),
-    matchExpressions: z.array(z.looseObject({ key: z.string(), operator: z.string(), values: strings.optional() })).optional(),
-  })
-  .loose();
+const LabelSelectorSchema = z.looseObject({
+  matchLabels: z.optional(z.record(z.string(), z.string())),
+  matchExpressions: z.optional(z.array(z.looseObject({ key: z.string(), operator: z.string(), values: z.optional(strings) }))),
+});
 
-export const NetworkPolicySchema = z
-  .object({
-    apiVersion: z.string(),
-    kind: z.literal('NetworkPolicy'),
-    metadata: ObjectMetaSchema,
-    spec: z
-      .object({
-        podSelector: LabelSelectorSchema.optional(),
-        policyTypes: strings.optional(),
-        egress: z.array(z.looseObject({ to: z.array(z.looseObject({})).optional(), ports: z.array(z.looseObject({})).optional() })).optional(),
-        ingress: z.array(z.looseObject({})).optional(),
-      })
-      .loose(),
-  })
-  .loose();
+export const NetworkPolicySchema = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.literal('NetworkPolicy'),
+  metadata: ObjectMetaSchema,
+  spec: z.looseObject({
+    podSelector: z.optional(LabelSelectorSchema),
+    policyTypes: z.optional(strings),
+    egress: z.optional(z.array(z.looseObject({ to: z.optional(z.array(z.looseObject({}))), ports: z.optional(z.array(z.looseObject({}))) }))),
+    ingress: z.optional(z.array(z.looseObject({}))),
+  }),
+});
 
-export const PersistentVolumeClaimSchema = z
-  .object({
-    apiVersion: z.literal('v1'),
-    kind: z.literal('PersistentVolumeClaim'),
-    metadata: ObjectMetaSchema,
-    spec: z.object({ accessModes: strings.optional() }).loose().optional(),
-  })
-  .loose();
+export const PersistentVolumeClaimSchema = z.looseObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('PersistentVolumeClaim'),
+  metadata: ObjectMetaSchema,
+  spec: z.optional(z.looseObject({ accessModes: z.optional(strings) })),
+});
 
 export type KubeRole = z.infer<typeof RoleSchema>;
 export type KubePolicyRule = z.infer<typeof PolicyRuleSchema>;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import { CatalogError } from '../../errors.ts';
 
 /** The two architectures every step image is built for. */
@@ -10,13 +10,13 @@ export type Arch = (typeof ARCHES)[number];
 /** The committed lock sits beside this module so the build never depends on the working directory. */
 export const RUNTIME_LOCK_PATH = fileURLToPath(new URL('./runtime.lock.json', import.meta.url));
 
-const Sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters');
-const Sha512Integrity = z.string().regex(/^sha512-[A-Za-z0-9+/]{86}==$/, 'must be an npm sha512 integrity string');
+const Sha256Hex = z.string().check(z.regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex characters'));
+const Sha512Integrity = z.string().check(z.regex(/^sha512-[A-Za-z0-9+/]{86}==$/, 'must be an npm sha512 integrity string'));
 /** Debian and npm names and versions end up on command lines, so only their documented alphabets are accepted. */
-const DebName = z.string().regex(/^[a-z0-9][a-z0-9+.-]{1,80}$/, 'must be a Debian package name');
-const DebVersion = z.string().regex(/^[A-Za-z0-9.+~:-]{1,80}$/, 'must be a Debian version');
-const NpmName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,100}$/, 'must be an unscoped npm package name');
-const NpmVersion = z.string().regex(/^\d+\.\d+\.\d+$/, 'must be an exact semver version');
+const DebName = z.string().check(z.regex(/^[a-z0-9][a-z0-9+.-]{1,80}$/, 'must be a Debian package name'));
+const DebVersion = z.string().check(z.regex(/^[A-Za-z0-9.+~:-]{1,80}$/, 'must be a Debian version'));
+const NpmName = z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,100}$/, 'must be an unscoped npm package name'));
+const NpmVersion = z.string().check(z.regex(/^\d+\.\d+\.\d+$/, 'must be an exact semver version'));
 
 export const NodePackageLockSchema = z.strictObject({
   name: NpmName,
@@ -31,14 +31,14 @@ export const DebLockSchema = z.strictObject({
   /** The .deb's own architecture: the image arch, or `all` for arch-independent packages such as ca-certificates. */
   architecture: z.enum(['amd64', 'arm64', 'all']),
   sha256: Sha256Hex,
-  size: z.number().int().positive(),
+  size: z.int().check(z.positive()),
 });
 export type DebLock = z.infer<typeof DebLockSchema>;
 
 export const AptSourceSchema = z.strictObject({
-  uri: z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/-]*)?$/, 'must be an http(s) mirror URL'),
-  suite: z.string().regex(/^[a-z0-9-]+$/),
-  components: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1),
+  uri: z.string().check(z.regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/-]*)?$/, 'must be an http(s) mirror URL')),
+  suite: z.string().check(z.regex(/^[a-z0-9-]+$/)),
+  components: z.array(z.string().check(z.regex(/^[a-z0-9-]+$/))).check(z.minLength(1)),
 });
 export type AptSource = z.infer<typeof AptSourceSchema>;
 
@@ -46,11 +46,11 @@ export const RuntimeLockSchema = z.strictObject({
   lockVersion: z.literal(1),
   debian: z.strictObject({
     /** Release files are checked against this keyring, never the host's apt configuration. */
-    keyring: z.string().startsWith('/'),
-    sources: z.array(AptSourceSchema).min(1),
+    keyring: z.string().check(z.startsWith('/')),
+    sources: z.array(AptSourceSchema).check(z.minLength(1)),
   }),
   node: z.strictObject({ amd64: NodePackageLockSchema, arm64: NodePackageLockSchema }),
-  debs: z.strictObject({ amd64: z.array(DebLockSchema).min(1), arm64: z.array(DebLockSchema).min(1) }),
+  debs: z.strictObject({ amd64: z.array(DebLockSchema).check(z.minLength(1)), arm64: z.array(DebLockSchema).check(z.minLength(1)) }),
 });
 export type RuntimeLock = z.infer<typeof RuntimeLockSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import { quoteUntrusted } from '../../errors.ts';
 import { CredentialsError, CredentialsErrorCode } from '../errors.ts';
 import { normaliseRegistryKey, registryConfigKey, type AllowedHost } from '../hosts.ts';
@@ -13,11 +13,11 @@ import { malformed, secretText, type LoadedSecret } from '../secret.ts';
  * credential fields are kept.
  */
 const AuthEntrySchema = z.looseObject({
-  auth: z.string().optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  identitytoken: z.string().optional(),
-  registrytoken: z.string().optional(),
+  auth: z.optional(z.string()),
+  username: z.optional(z.string()),
+  password: z.optional(z.string()),
+  identitytoken: z.optional(z.string()),
+  registrytoken: z.optional(z.string()),
 });
 const DockerConfigSchema = z.looseObject({ auths: z.record(z.string(), AuthEntrySchema) });
 
