@@ -34,8 +34,14 @@ export const BLANK_LOOKING: readonly number[] = [0x2800, 0x303f, 0xfffc, 0x16fe4
 
 const CLASS =
   '[\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Cn}\\p{Zl}\\p{Zp}\\p{Default_Ignorable_Code_Point}\\u2800\\u303f\\ufffc\\u{16fe4}\\u{1d159}]';
-const FORBIDDEN = new RegExp(CLASS, 'u');
-const FORBIDDEN_GLOBAL = new RegExp(CLASS, 'gu');
+/**
+ * Printable ASCII holds none of the characters above, and most values are
+ * printable ASCII: they skip the Unicode property class, which V8 builds
+ * from ICU's tables at a cost of about a million instructions per property
+ * the first time it compiles it; only a value that needs it compiles it.
+ */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+let forbidden: { one: RegExp; all: RegExp } | undefined;
 
 /** The invisible characters an RGI emoji sequence may hold: ZWJ, VS16 and the tag characters. */
 const EMOJI_JOINERS = /[\u200d\ufe0f\u{e0020}-\u{e007f}]/u;
@@ -53,9 +59,11 @@ export function findForbiddenCharacter(value: string, policy: CharacterPolicy = 
 
 /** The first forbidden character, described in words, and its UTF-16 index. */
 export function firstForbiddenCharacter(value: string, policy: CharacterPolicy = {}): { description: string; index: number } | undefined {
-  if (!FORBIDDEN.test(value)) return undefined;
+  if (PRINTABLE_ASCII.test(value)) return undefined;
+  forbidden ??= { one: new RegExp(CLASS, 'u'), all: new RegExp(CLASS, 'gu') };
+  if (!forbidden.one.test(value)) return undefined;
   let emoji: EmojiSpans | undefined;
-  for (const match of value.matchAll(FORBIDDEN_GLOBAL)) {
+  for (const match of value.matchAll(forbidden.all)) {
     const ch = match[0];
     const index = match.index;
     if (policy.allowNewlines && (ch === '\n' || (ch === '\r' && value[index + 1] === '\n'))) continue;
