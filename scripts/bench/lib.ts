@@ -1,5 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { loadRuntimeLock } from '../../src/build/runtime/lock.ts';
+import { extractFromTgz } from '../../src/build/runtime/extract.ts';
+import { fetchNodePackage } from '../../src/build/runtime/npm-fetch.ts';
 
 /**
  * Shared shape and timing helpers for benchmarks. Every figure is a ratio to
@@ -71,4 +78,67 @@ export function commandMs(file: string, args: string[], options: { runs?: number
 
 export function figure(name: string, baseline: string, valueMs: number, baselineMs: number, extra: Partial<BenchFigure> = {}): BenchFigure {
   return { name, baseline, valueMs, baselineMs, ratio: valueMs / baselineMs, ...extra };
+}
+
+/** One timed child run: wall time around fork, exec and wait, and the child's user + system CPU time. */
+export interface ChildSample {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * Runs a command once under bash's `time` keyword, which reads the child's
+ * rusage with millisecond resolution (times(2) and /proc give 10 ms ticks),
+ * threads and children included. Output goes to /dev/null; an exit code not
+ * in `okCodes` fails the benchmark with the end of stderr.
+ */
+export function timeChild(file: string, args: string[], env: NodeJS.ProcessEnv, okCodes: readonly number[] = [0]): ChildSample {
+  const script = 'TIMEFORMAT="%3R %3U %3S"; time "$@" >/dev/null 2>"$ERR_FILE"; status=$?; exit $status';
+  const errFile = join(tmpdir(), `bench-stderr-${process.pid}`);
+  const child = spawnSync('/bin/bash', ['-c', script, 'bash', file, ...args], {
+    env: { ...env, ERR_FILE: errFile },
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 600_000,
+  });
+  const times = /(\d+\.\d+) (\d+\.\d+) (\d+\.\d+)\s*$/.exec(child.stderr);
+  if (!okCodes.includes(child.status ?? -1) || !times) {
+    let stderr = '';
+    try {
+      stderr = readFileSync(errFile, 'utf8').slice(-1500);
+    } catch {
+      // No stderr file: the shell itself failed.
+    }
+    throw new Error(`benchmark run of ${[file, ...args].join(' ').slice(0, 200)} exited ${child.status}: ${stderr || child.stderr.slice(-500)}`);
+  }
+  const [, real, user, system] = times.map(Number) as [number, number, number, number];
+  return { wallMs: real * 1000, cpuMs: (user + system) * 1000 };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The system's 1-minute load average now, and the number of cores: how busy the machine was. */
+export function machineLoad(): string {
+  return `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`;
+}
+
+/**
+ * The Node binary the step images run (the node layer's, from the pinned
+ * npm package in runtime.lock.json for this machine's architecture), so a
+ * benchmark compares a step with `node -e 0` of the same binary, not the
+ * host's node. Extracted into a temporary folder; `cleanup` removes it.
+ */
+export async function imageNode(repoRoot: string): Promise<{ path: string; version: string; cleanup(): Promise<void> }> {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const entry = (await loadRuntimeLock()).node[arch];
+  const tgz = await fetchNodePackage(entry, join(repoRoot, '.cache'));
+  const [node] = (await extractFromTgz(tgz, (path) => path === 'package/bin/node')).filter((file) => file.type === 'file');
+  if (node?.type !== 'file') throw new Error(`${entry.name}@${entry.version} holds no bin/node`);
+  const dir = await mkdtemp(join(tmpdir(), 'bench-image-node-'));
+  const path = join(dir, 'node');
+  await writeFile(path, node.content, { mode: 0o755 });
+  return { path, version: `${entry.name}@${entry.version}`, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -1,5 +1,6 @@
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { CatalogError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
@@ -38,25 +39,47 @@ const REQUIRE_SHIM =
   "const require = (id) => process.getBuiltinModule(id) ?? process.getBuiltinModule('node:module').createRequire(import.meta.url)(id);";
 
 /**
- * An ES import of a Node built-in (`import { readFileSync } from 'node:fs'`)
- * makes node build the module's ES facade, which reads every export,
- * including the lazy ones: node:fs then loads fs/promises, streams, watchers
- * and readline, node:http loads its WebSocket, node:util its web APIs. That
- * costs more than many a step's own code. In a step bundle every such import
- * reads the built-in's exports object instead (process.getBuiltinModule, as
- * require() does), and esbuild reads each export when it is used.
+ * How our own modules reach Node built-ins in a step bundle. An ES import of
+ * one (`import { readFileSync } from 'node:fs'`) makes node build the
+ * module's ES facade, and esbuild's CommonJS interop would copy its exports:
+ * both read every export's descriptor, which materialises the lazy ones, so
+ * node:fs loads fs/promises, streams, watchers and readline, node:util its
+ * stream and worker APIs. That costs more than many a step's own code. So
+ * each such import becomes a read of the names it imports from
+ * process.getBuiltinModule, the object require() returns:
+ * `const { readFileSync } = process.getBuiltinModule('node:fs');`.
+ * Dependencies' require() calls read the same object (see REQUIRE_SHIM).
  */
-const builtinsWithoutFacade: Plugin = {
-  name: 'builtins-without-es-facade',
+const BUILTIN_IMPORT = /^import\s+(?!type\s)([^'";]+?)\s+from\s+'(node:[a-z_/]+)';?/gm;
+
+export function builtinImportsAsReads(source: string): string {
+  return source.replace(BUILTIN_IMPORT, (statement: string, clause: string, id: string) => {
+    const get = `process.getBuiltinModule(${JSON.stringify(id)})`;
+    const reads: string[] = [];
+    const named = /\{([^}]*)\}/.exec(clause);
+    const rest = clause.replace(/\{[^}]*\}/, '').replace(/,/g, ' ').trim();
+    if (rest.startsWith('* as ')) reads.push(`const ${rest.slice(5).trim()} = ${get};`);
+    else if (rest !== '') reads.push(`const ${rest} = ${get};`);
+    if (named) {
+      const names = named[1]!
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== '' && !name.startsWith('type '))
+        .map((name) => name.replace(/\s+as\s+/, ': '));
+      if (names.length > 0) reads.push(`const { ${names.join(', ')} } = ${get};`);
+    }
+    // Same number of lines, so esbuild's messages still point at the right line.
+    return reads.join(' ') + '\n'.repeat(statement.split('\n').length - 1);
+  });
+}
+
+const builtinsAsReads: Plugin = {
+  name: 'builtin-imports-as-reads',
   setup(build) {
-    build.onResolve({ filter: /^node:[a-z_/]+$/ }, (args) =>
-      // Static imports only: import() of it would give only `default` in a split bundle; node's own import() is left to node.
-      args.kind === 'import-statement' ? { path: args.path, namespace: 'node-builtin' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
-      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
+      return { contents: builtinImportsAsReads(await readFile(args.path, 'utf8')), loader: 'ts' };
+    });
   },
 };
 
@@ -136,7 +159,7 @@ export async function bundleStep(repoRoot: string, program: string, options: { m
     define: { esbuildDetection: '1' },
     // No charset option: esbuild escapes non-ASCII, so V8 keeps the bundle as a one-byte string.
     banner: { js: REQUIRE_SHIM },
-    plugins: [builtinsWithoutFacade, undiciStandIns],
+    plugins: [builtinsAsReads, undiciStandIns],
     metafile: true,
     write: false,
     logLevel: 'silent',
@@ -167,12 +190,12 @@ function bundleParts(metafile: Metafile, repoRoot: string, outdir: string): Bund
     .filter(([path]) => path.endsWith('.mjs'))
     .map(([path, output]) => ({
       path: local(path),
-      // Node built-ins show as "builtin:<name>", whether required (external) or imported (see builtinsWithoutFacade).
+      // Node built-ins a dependency requires show as "builtin:<name>" (our own modules read theirs: see builtinsAsReads).
       inputs: [
         // A module that gives no byte (types only, or all of it tree-shaken) is not in the file.
         ...Object.entries(output.inputs)
           .filter(([, input]) => input.bytesInOutput > 0)
-          .map(([path]) => (path.startsWith('node-builtin:') ? `builtin:${path.slice('node-builtin:node:'.length)}` : path)),
+          .map(([path]) => path),
         ...output.imports.filter((i) => i.external).map((i) => `builtin:${i.path.replace(/^node:/, '')}`),
       ]
         .filter((path, index, all) => all.indexOf(path) === index)

@@ -41,6 +41,8 @@ export const NOT_AT_START_UP: readonly BundleRule[] = [
   { pattern: /(^|\/)node_modules\/undici\//, what: 'the HTTP client (undici)' },
   { pattern: /(^|\/)node_modules\/@sigstore\//, what: 'the Sigstore libraries' },
   { pattern: /(^|\/)node_modules\/tar-stream\//, what: 'the tar reader (tar-stream)' },
+  // Its worker threads run the file that holds it: that must be a chunk, never the entry that runs the step.
+  { pattern: /^src\/workspace\/inspector\.ts$/, what: "workspace-guard's file inspector (its worker threads would run the step)" },
 ];
 
 /** One output file of a step bundle and how it is loaded. */

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -12,6 +10,10 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   options: { mode?: number; createDirs?: boolean } = {},
 ): Promise<void> {
+  // Read on first use, not at import: step programs import this at start-up, and node:crypto and
+  // node:fs/promises (which loads streams and readline) cost more than --help or a usage error.
+  const { mkdir, open, rename, rm } = process.getBuiltinModule('node:fs/promises');
+  const { randomBytes } = process.getBuiltinModule('node:crypto');
   if (options.createDirs ?? true) await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {

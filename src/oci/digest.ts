@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CatalogError } from '../errors.ts';
 
 /** An OCI content digest; this catalog only produces and accepts sha256. */
@@ -7,7 +6,9 @@ export type Digest = `sha256:${string}`;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export function sha256Digest(bytes: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  // node:crypto is read when the first digest is made, not when this module loads: step programs
+  // import the digest grammar at start-up, and --help or a usage error needs no hash.
+  return `sha256:${process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 export function isDigest(value: string): value is Digest {

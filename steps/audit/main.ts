@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { runStep } from '../../src/step/run.ts';
+import { writeStdoutSync } from '../../src/step/output.ts';
 
 const HELP = `audit: audit the Tekton and RBAC YAML in a workspace (tekton-catalog audit, as a step)
 
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   }
   const args = parsed.values;
   if (args.help) {
-    process.stdout.write(`${HELP}\n`);
+    writeStdoutSync(`${HELP}\n`);
     return 0;
   }
   const env = readEnv(EnvSchema);

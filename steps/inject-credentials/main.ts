@@ -3,12 +3,12 @@ import { CatalogError } from '../../src/errors.ts';
 import { isCredentialsError } from '../../src/credentials/errors.ts';
 import type { SecretSource } from '../../src/credentials/injector.ts';
 import { Redactor } from '../../src/credentials/redactor.ts';
-import { DIGEST_RESULT, PREVIOUS_DIGEST_PARAM } from '../../src/credentials/workspace.ts';
 import { isSecretType } from '../../src/credentials/secret.ts';
 import { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from '../../src/credentials/writers/basic-auth.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
+import { writeStdoutSync } from '../../src/step/output.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
 const NAME = 'inject-credentials';
@@ -141,7 +141,10 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
   const labels = { secret_type: type, source: env.SECRET_SOURCE };
   try {
     // Loaded only now, after the arguments and environment were checked (a chunk of its own in the bundle).
-    const { CredentialInjector, injectionResults } = await import('../../src/credentials/injector.ts');
+    const [{ CredentialInjector, injectionResults }, { DIGEST_RESULT, PREVIOUS_DIGEST_PARAM }] = await Promise.all([
+      import('../../src/credentials/injector.ts'),
+      import('../../src/credentials/workspace.ts'),
+    ]);
     const report = await new CredentialInjector(redactor).inject({
       credentialsDir: env.CREDENTIALS_DIR,
       source,
@@ -176,7 +179,7 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
 }
 
 async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
-  const { cleanupCredentials } = await import('../../src/credentials/cleanup.ts');
+  const [{ cleanupCredentials }, { DIGEST_RESULT }] = await Promise.all([import('../../src/credentials/cleanup.ts'), import('../../src/credentials/workspace.ts')]);
   const report = await cleanupCredentials(env.CREDENTIALS_DIR);
   await writeResult('fingerprints', '{}');
   await writeResult('paths', boundedJsonList(report.removed, report.removedCount));
@@ -217,7 +220,7 @@ await runStep(
   async () => {
     const cli = parseCli(process.argv.slice(2));
     if (cli.help) {
-      process.stdout.write(HELP);
+      writeStdoutSync(HELP);
       return ExitCode.ok;
     }
     const env = readEnv(EnvSchema);

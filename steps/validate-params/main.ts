@@ -5,6 +5,7 @@ import { parseRuleSource } from '../../src/params/rule-source.ts';
 import { validateParams, validatedSetDigest, type ValidationFailure } from '../../src/params/validate.ts';
 import { writeResultSync } from '../../src/step/results.ts';
 import { drain, ExitCode, runStep } from '../../src/step/run.ts';
+import { writeStdoutSync } from '../../src/step/output.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
 const NAME = 'validate-params';
@@ -41,7 +42,7 @@ Exit codes: 0 valid, 1 a value was rejected, 2 bad rules or arguments, 3 interna
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    process.stdout.write(HELP);
+    writeStdoutSync(HELP);
     return ExitCode.ok;
   }
   const source = process.env.RULES;
@@ -73,9 +74,8 @@ async function main(): Promise<number> {
   // Synchronous: an async write would start libuv's thread pool just for two small files.
   writeResultSync('VALIDATED', 'true');
   writeResultSync('PARAMS_DIGEST', digest);
-  // writeSync: process.stdout would load the stream machinery just for one
-  // line; getBuiltinModule: see writeResultSync on the node:fs import facade.
-  process.getBuiltinModule('node:fs').writeSync(1, `${NAME}: ${values.size} param(s) valid (${digest})\n`);
+  // Not process.stdout: it would load the stream machinery just for one line.
+  writeStdoutSync(`${NAME}: ${values.size} param(s) valid (${digest})\n`);
   return ExitCode.ok;
 }
 

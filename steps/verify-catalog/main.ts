@@ -5,6 +5,7 @@ import { isLoopbackHost } from '../../src/oci/registry/reference.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
+import { writeStdoutSync } from '../../src/step/output.ts';
 
 const NAME = 'verify-catalog';
 
@@ -61,7 +62,7 @@ function parseArgs(argv: readonly string[]): { help: true } | { help: false; bun
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    process.stdout.write(HELP);
+    writeStdoutSync(HELP);
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);

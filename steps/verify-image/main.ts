@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
@@ -11,6 +10,7 @@ import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { envBoolean, readEnv } from '../../src/step/env.ts';
 import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
+import { writeStdoutSync } from '../../src/step/output.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
 const NAME = 'verify-image';
@@ -203,7 +203,7 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
 async function readSmallFile(path: string, maxBytes: number, what: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await process.getBuiltinModule('node:fs/promises').readFile(path);
   } catch {
     throw new CatalogError('CONFIG_FILE', `cannot read the ${what} at ${path}`, { hint: `bind the workspace holding the ${what} and check the file name` });
   }
@@ -253,7 +253,7 @@ function distinct(values: string[]): string {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    process.stdout.write(HELP);
+    writeStdoutSync(HELP);
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);

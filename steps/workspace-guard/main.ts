@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isMainThread } from 'node:worker_threads';
 import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
+import { writeStdoutSync } from '../../src/step/output.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 import type { GuardMode, GuardReport } from '../../src/workspace/guard.ts';
 
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   }
   const args = parsed.values;
   if (args.help) {
-    process.stdout.write(`${HELP}\n`);
+    writeStdoutSync(`${HELP}\n`);
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
@@ -181,5 +181,6 @@ function printReport(report: GuardReport): void {
   );
 }
 
-// Worker threads load this same bundle to hash files; only the main thread runs the step.
-if (isMainThread) await runStep('workspace-guard', main);
+// The hashing worker threads load the inspector's own module (its chunk in the bundle), never this one:
+// src/build/step-bundle-rules.ts keeps the inspector out of the files loaded at start-up.
+await runStep('workspace-guard', main);
