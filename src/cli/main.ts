@@ -1,5 +1,6 @@
 import { ExitCode, runStep } from '../step/run.ts';
 import { usage, type CommandIo } from './args.ts';
+import { enableCliCompileCache } from './compile-cache.ts';
 import { runBuildCommand } from './build-command.ts';
 import { listCommand } from './list-command.ts';
 import { publishCommand } from './publish-command.ts';
@@ -61,5 +62,6 @@ export async function runCli(argv: string[], io: CommandIo = process): Promise<n
 
 // Run as a program (not when imported by tests or scripts/publish.ts).
 if (import.meta.main) {
+  enableCliCompileCache();
   await runStep('tekton-catalog', () => runCli(process.argv.slice(2)));
 }

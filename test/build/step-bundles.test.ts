@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { bundleStep, writeStepBundle, type StepBundle } from '../../src/build/bundle-step.ts';
+import { builtinImportsAsReads, bundleStep, writeStepBundle, type StepBundle } from '../../src/build/bundle-step.ts';
 import { NEVER_BUNDLED, NOT_AT_START_UP, bundleViolations, startUpParts, type BundlePart } from '../../src/build/step-bundle-rules.ts';
 import { repoRoot } from '../harness/shared.ts';
 
@@ -48,6 +48,24 @@ t.test('what each step loads at start-up, and what only on demand', async (t) =>
   t.notOk(vi.parts.some((part) => part.inputs.includes('builtin:http2')), 'node:http2 is never loaded');
   for (const [program, bundle] of bundles) {
     t.notOk(bundle.parts.some((part) => part.inputs.some((input) => /node_modules\/zod\/v4\/locales\/(?!en\.js)/.test(input))), `${program}: zod's other locales are left out`);
+  }
+});
+
+t.test('our modules read Node built-ins from process.getBuiltinModule, never through an ES import', async (t) => {
+  t.equal(
+    builtinImportsAsReads("import { readFileSync, type Stats, constants as c } from 'node:fs';"),
+    'const { readFileSync, constants: c } = process.getBuiltinModule("node:fs");',
+    'named imports, type-only names dropped, renames kept',
+  );
+  t.equal(builtinImportsAsReads("import * as zlib from 'node:zlib';"), 'const zlib = process.getBuiltinModule("node:zlib");', 'a namespace');
+  t.equal(builtinImportsAsReads("import events, { once } from 'node:events';"), 'const events = process.getBuiltinModule("node:events"); const { once } = process.getBuiltinModule("node:events");', 'default and named');
+  t.equal(builtinImportsAsReads("import {\n  join,\n  dirname,\n} from 'node:path';\nx();"), 'const { join, dirname } = process.getBuiltinModule("node:path");\n\n\n\nx();', 'over several lines, keeping the line count');
+  for (const untouched of ["import type { Stats } from 'node:fs';", "import { parse } from 'yaml';", "const s = `import { x } from 'node:fs'`;"]) {
+    t.equal(builtinImportsAsReads(untouched), untouched, `left alone: ${untouched}`);
+  }
+  for (const [program, bundle] of bundles) {
+    const esImports = bundle.files.filter((file) => /(^|[;\n])import[^;]*from\s*["']node:/.test(Buffer.from(file.contents).toString('utf8')));
+    t.same(esImports.map((file) => file.path), [], `${program}: no file imports a built-in as an ES module`);
   }
 });
 
