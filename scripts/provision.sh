@@ -16,6 +16,7 @@ needs=(
   "htpasswd apache2-utils"           # bcrypt users for the basic-auth registry
   "/usr/sbin/chroot coreutils"       # runs the unpacked step images
   "dash dash"                        # the POSIX shell the shell-inertness tests run values through
+  "/usr/bin/prometheus-pushgateway prometheus-pushgateway" # the loopback Pushgateway the telemetry tests push to
 )
 
 missing=()

@@ -1,5 +1,6 @@
 import { defineTask } from '../../src/build/definition.ts';
 import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS } from '../../src/telemetry/task-params.ts';
 
 /**
  * The fingerprints result at its largest, escaped as in Tekton's termination
@@ -100,6 +101,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
       default: '~/.ssh',
       rule: { type: 'regex', pattern: '^(~(/[A-Za-z0-9._-]+)*|(/[A-Za-z0-9._-]+)+)/?$', maxLength: 256 },
     },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     {
@@ -160,6 +162,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
         { name: 'SSH_KNOWN_HOSTS', value: '$(params.ssh-known-hosts)' },
         { name: 'SSH_USER', value: '$(params.ssh-user)' },
         { name: 'SSH_DIR', value: '$(params.ssh-dir)' },
+        ...TELEMETRY_ENV,
       ],
     },
   ],

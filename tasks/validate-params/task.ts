@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS } from '../../src/telemetry/task-params.ts';
 
 /** The rule set used by the samples: one param of each common type. */
 const SAMPLE_RULES = `git-revision: {type: git-sha}
@@ -45,6 +46,7 @@ On failure the step exits 1 and lists every failing param at once with its rule;
       default: [],
       rule: { type: 'text', maxLength: 65536, optional: true },
     },
+    ...TELEMETRY_PARAMS,
   ],
   results: [
     { name: 'VALIDATED', description: '"true" when every param passed its rule (the step fails otherwise).', bound: { kind: 'boolean' } },
@@ -59,6 +61,7 @@ On failure the step exits 1 and lists every failing param at once with its rule;
       env: [
         { name: 'RULES', value: '$(params.rules)' },
         { name: 'TASK_NAME', value: '$(context.task.name)' },
+        ...TELEMETRY_ENV,
       ],
       computeResources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
     },

@@ -2,6 +2,7 @@ import { defineTask } from '../../src/build/definition.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
 import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/signature-discovery.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS } from '../../src/telemetry/task-params.ts';
 
 const IDENTITY = 'https://github.com/my-org/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';
@@ -87,6 +88,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       rule: { type: 'regex', pattern: '[A-Za-z0-9.:/\\[\\] -]*', maxLength: 1024, optional: true },
     },
     { name: 'registry-timeout-seconds', description: 'Timeout per registry request.', default: '30', rule: { type: 'integer', min: 1, max: 600 } },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     { name: 'public-key', description: 'Keyed verification: holds the PEM public key (bind a ConfigMap or Secret).', optional: true, readOnly: true },
@@ -153,6 +155,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
         { name: 'TRUSTED_TOKEN_REALMS', value: '$(params.trusted-token-realms)' },
         { name: 'REGISTRY_TIMEOUT_SECONDS', value: '$(params.registry-timeout-seconds)' },
         { name: 'TASK_NAME', value: '$(context.task.name)' },
+        ...TELEMETRY_ENV,
       ],
       computeResources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } },
     },

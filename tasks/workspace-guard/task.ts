@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS } from '../../src/telemetry/task-params.ts';
 
 const GLOB_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
 
@@ -48,6 +49,7 @@ export default defineTask({
       default: 'target',
       rule: { type: 'dns-label' },
     },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     { name: 'target', description: 'The workspace to seal, verify, police or scrub.' },
@@ -86,6 +88,7 @@ export default defineTask({
         { name: 'REPORT_DIR', value: '$(workspaces.report.path)' },
         { name: 'TASK_LABEL', value: '$(context.task.name)' },
         { name: 'WORKSPACE_LABEL', value: '$(params.workspace-label)' },
+        ...TELEMETRY_ENV,
       ],
       // Hashing uses one worker thread per core: give it two.
       computeResources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '2', memory: '512Mi' } },
