@@ -12,9 +12,9 @@ import { TelemetryEnv, TelemetryParam } from './config.ts';
  * and path, no user info, no query, no fragment. The step checks the URL
  * again, fully (config.ts), before it does anything else.
  */
-const SINK_URL_RULE = {
+export const SINK_URL_RULE = {
   type: 'regex',
-  pattern: "https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:/-]*)?",
+  pattern: "https?://[A-Za-z0-9.:\\[\\]-]+(/[A-Za-z0-9._~%!$&'()*+,;=:/-]*)?",
   maxLength: 2048,
   optional: true,
 } as const;
@@ -53,3 +53,16 @@ export const TELEMETRY_ENV = [
   { name: TelemetryEnv.taskRunUid, value: '$(context.taskRun.uid)' },
   { name: TelemetryEnv.retryCount, value: '$(context.task.retry-count)' },
 ] as const;
+
+/**
+ * The README section every reporting Task carries; `pushes` and `sends` say
+ * what this Task's step counts and which events it sends.
+ */
+export function telemetryNotes(pushes: string, sends: string): string {
+  return `## Telemetry to a Pushgateway and a CloudEvents sink
+With \`pushgateway-url\` set, the step pushes ${pushes} to that Prometheus Pushgateway; with \`cloudevents-sink\` set, it POSTs ${sends}, as CloudEvents 1.0 in structured JSON, at most 32 per run. Both are empty by default: the counts are then only \`metrics:\` lines in the step log, and the step loads none of the network code.
+
+Each step run pushes to a group of its own, \`/metrics/job/tekton-catalog\` with \`namespace\`, \`taskrun\`, \`taskrun_uid\`, \`retry\` and \`step\` (sent base64-encoded), so concurrent TaskRuns never overwrite each other: sum over the groups, \`sum by (task) (...)\`. Only a run that counted something pushes, unless \`telemetry-fail-closed\` is \`"true"\`.
+
+A sink that refuses, fails or does not answer within 2 s (both sinks together) costs one line, \`telemetry not delivered, the step goes on\`, and the step keeps its exit code. With \`telemetry-fail-closed: "true"\` it fails the step with exit 3 (\`TELEMETRY_UNDELIVERED\`), whatever the step found, and every run pushes (an empty group when it counted nothing), so a Pushgateway that is down stops clean runs too. URLs are \`https://\` unless you write \`http://\`; user info and queries are refused (credentials never go in a param) and redirects are not followed. Label values and event fields are printable ASCII, escaped and bounded. The catalog README ("Telemetry") has the scrape config, PromQL and the event format.`;
+}

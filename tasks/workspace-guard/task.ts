@@ -1,5 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
-import { TELEMETRY_ENV, TELEMETRY_PARAMS } from '../../src/telemetry/task-params.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 const GLOB_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
 
@@ -107,7 +107,9 @@ Run \`scrub\` on any workspace a credential-injection step wrote to; it overwrit
 The step runs as uid 65532 and must be able to read every file: set \`podTemplate.securityContext.fsGroup\` so files written by earlier tasks are readable, and list the uids of the tasks that write the workspace in \`allowed-uids\`. Unreadable files fail the step (fail closed).
 
 ## Exit codes and telemetry
-0 clean, 1 violations, 2 usage error, 3 failure. Violations are counted as \`tekton_workspace_access_violations_total{task,workspace}\` on the telemetry hook.`,
+0 clean, 1 violations, 2 usage error, 3 failure. Violations are counted as \`tekton_workspace_access_violations_total{task,workspace}\` (a \`metrics:\` line on stderr).
+
+${telemetryNotes('`tekton_workspace_access_violations_total{task,workspace}`', 'one `dev.hardened-tekton.workspace.access.violated.v1` event per finding (rule, path, detail)')}`,
   samples: [
     {
       file: 'taskrun.yaml',

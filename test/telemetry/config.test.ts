@@ -82,3 +82,19 @@ t.test('the run context comes from Tekton; outside it a random uid keeps runs ap
   t.notOk(hasSink(readTelemetryConfig({})), 'no URL, no sink');
   t.equal(readTelemetryConfig({}).run.uid, '', 'no sink: no random uid is made');
 });
+
+t.test('the Task params\' rule (what lint and validate-params check) agrees with the step on typical URLs', async (t) => {
+  const { compileRuleSet } = await import('../../src/params/compile.ts');
+  const { validateParams } = await import('../../src/params/validate.ts');
+  const { SINK_URL_RULE } = await import('../../src/telemetry/task-params.ts');
+  const compiled = await compileRuleSet({ url: SINK_URL_RULE });
+  const accepted = ['', 'https://pushgateway.monitoring.svc:9091', 'http://127.0.0.1:9091/', 'http://[::1]:8080/events', 'https://collector.example.com/ingest/tekton'];
+  for (const url of accepted) {
+    t.ok(validateParams({ url }, compiled).ok, `rule accepts ${JSON.stringify(url)}`);
+    if (url !== '') t.ok(parseSinkUrl(url, 'pushgateway-url'), `step accepts ${url}`);
+  }
+  for (const url of ['https://user:pass@collector.example.com', 'https://collector.example.com/?token=abc', 'collector.example.com:9091', 'ftp://x', 'https://x/#y', 'https://x/a b']) {
+    t.notOk(validateParams({ url }, compiled).ok, `rule refuses ${JSON.stringify(url)}`);
+    t.throws(() => parseSinkUrl(url, 'pushgateway-url'), `step refuses ${JSON.stringify(url)}`);
+  }
+});
