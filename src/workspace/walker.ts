@@ -375,6 +375,8 @@ function finish(produced: Produced): WalkEntry {
   if (attributes) {
     if (attributes.xattrs) entry.xattrs = attributes.xattrs;
     if (attributes.problem) entry.xattrProblem = attributes.problem;
+    // Gone by the time getfattr looked: one finding, whichever part of the walk noticed first.
+    if (attributes.vanished) entry.problem ??= { kind: 'vanished', detail: 'vanished while its extended attributes were read' };
   }
   const result = produced.inspection?.result;
   if (!result) return entry;

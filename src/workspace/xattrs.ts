@@ -21,7 +21,9 @@ import { compareNames, decodeName } from './paths.ts';
  * `=` (in names) and backslashes written as octal escapes. The output is
  * parsed as bytes, within bounds enforced as it arrives; anything that is
  * not exactly that grammar, a non-zero exit or a word on stderr fails the
- * batch: its entries are never recorded as having no attributes.
+ * batch: its entries are never recorded as having no attributes. The one
+ * complaint understood is that an entry asked about no longer exists: that
+ * entry vanished during the walk, which the walker reports as such.
  */
 export const DEFAULT_GETFATTR = '/usr/bin/getfattr';
 
@@ -44,7 +46,8 @@ export const MAX_LINE_BYTES = 2 * 65_536 + 4 * 255 + 64;
 export const MAX_XATTRS_PER_ENTRY = 128;
 /** Output of one batch; beyond it the child is killed and the batch fails. */
 export const MAX_BATCH_OUTPUT_BYTES = 64 * 1024 * 1024;
-const MAX_STDERR_BYTES = 2048;
+/** stderr is read this far; more fails the batch. */
+const MAX_STDERR_BYTES = 64 * 1024;
 
 /** Entries per getfattr run, and what else bounds a batch. */
 const BATCH_ENTRIES = 1024;
@@ -66,6 +69,8 @@ export interface XattrSlot {
   xattrs?: Xattr[];
   /** Why this entry's attributes are unknown; set on one entry per failed batch, or on the entry at fault. */
   problem?: string;
+  /** getfattr found no such entry: it vanished after the walk saw it. */
+  vanished?: boolean;
   batch: XattrBatch | undefined;
 }
 
@@ -180,7 +185,8 @@ export class XattrReader {
       const fail = (reason: string) => {
         failure ??= reason;
       };
-      let stderr = '';
+      const stderr: Buffer[] = [];
+      let stderrBytes = 0;
       let child: ChildProcess;
       try {
         // stdin is a pipe closed at once, not "ignore": that opens /dev/null, which a bare chroot lacks.
@@ -205,7 +211,9 @@ export class XattrReader {
         }
       });
       child.stderr!.on('data', (chunk: Buffer) => {
-        if (stderr.length < MAX_STDERR_BYTES) stderr += chunk.toString('utf8', 0, Math.min(chunk.length, MAX_STDERR_BYTES - stderr.length));
+        stderrBytes += chunk.length;
+        if (stderrBytes <= MAX_STDERR_BYTES) stderr.push(chunk);
+        else fail(`getfattr wrote more than ${MAX_STDERR_BYTES} bytes of complaints`);
       });
       child.on('error', (error: NodeJS.ErrnoException) => fail(`getfattr could not be run (${error.code ?? 'error'})`));
       child.on('close', (code, signal) => {
@@ -216,8 +224,15 @@ export class XattrReader {
             fail(error instanceof CatalogError ? error.message : String(error));
           }
         }
-        if (!failure && stderr !== '') fail(`getfattr reported ${quoteUntrusted(firstLine(stderr), 200)}`);
-        if (!failure && (code !== 0 || signal)) fail(`getfattr exited with ${signal ?? `code ${code}`}`);
+        let vanished = 0;
+        if (!failure && stderrBytes > 0) {
+          const outcome = vanishedEntries(Buffer.concat(stderr), batch.slots);
+          if (typeof outcome === 'string') fail(`getfattr reported ${quoteUntrusted(outcome, 200)}`);
+          else vanished = outcome;
+        }
+        // getfattr exits 1 when an entry was missing, and only then may it fail.
+        if (!failure && signal) fail(`getfattr exited with ${signal}`);
+        else if (!failure && code !== 0 && !(code === 1 && vanished > 0)) fail(`getfattr exited with code ${code}`);
         finishBatch(batch, parser, failure);
         resolve();
       });
@@ -247,6 +262,7 @@ function finishBatch(batch: XattrBatch, parser: GetfattrParser, failure: string 
     slot.done = true;
     slot.batch = undefined;
     if (failure) continue;
+    if (slot.vanished) continue;
     const problem = parser.problems.get(slot);
     if (problem) slot.problem = problem;
     else slot.xattrs = parser.found.get(slot) ?? [];
@@ -256,9 +272,31 @@ function finishBatch(batch: XattrBatch, parser: GetfattrParser, failure: string 
   }
 }
 
-function firstLine(text: string): string {
-  const line = text.split('\n')[0] ?? '';
-  return line.replace(/^getfattr: /, '');
+const MISSING = /^getfattr: (.*): No such file or directory$/s;
+
+/**
+ * Marks the slots getfattr reported missing ("getfattr: <path>: No such
+ * file or directory", the path quoted as in its output) and returns their
+ * number, or the first line that says anything else.
+ */
+function vanishedEntries(stderr: Buffer, slots: ReadonlyMap<string, XattrSlot>): number | string {
+  let count = 0;
+  const lines = stderr.toString('latin1').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  for (const line of lines) {
+    const missing = MISSING.exec(line);
+    let slot: XattrSlot | undefined;
+    try {
+      const address = missing ? decodeName(unescape(Buffer.from(missing[1]!, 'latin1'))) : undefined;
+      slot = address?.exact ? slots.get(address.name) : undefined;
+    } catch {
+      slot = undefined;
+    }
+    if (!slot) return Buffer.from(line, 'latin1').toString('utf8').replace(/^getfattr: /, '');
+    slot.vanished = true;
+    count++;
+  }
+  return count;
 }
 
 const FILE_HEADER = Buffer.from('# file: ');

@@ -2,7 +2,7 @@
 // exact grammar fails closed. The parser is fed generated output here; the
 // reader runs the real getfattr and stand-in tools that misbehave.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import {
@@ -192,6 +192,9 @@ t.test('the reader fails closed when getfattr is missing or misbehaves', async (
     ['names another path', 'printf "# file: /etc/passwd\\nuser.x=0x00\\n\\n"', /not asked about/],
     ['floods', 'yes "user.x=0x00" | head -c 80000000', /other than a "# file:" header|more than/],
     ['dies by a signal', 'kill -9 $$', /exited with SIGKILL/],
+    ['says a path it was not asked about is missing', 'echo "getfattr: /etc/shadow: No such file or directory" >&2; exit 1', /reported "\/etc\/shadow: No such file or directory"/],
+    ['says an entry is missing but exits 2', 'for last; do :; done; echo "getfattr: $last: No such file or directory" >&2; exit 2', /exited with code 2/],
+    ['complains at length', 'yes "getfattr: /x: No such file or directory" | head -c 100000 >&2; exit 1', /more than \d+ bytes of complaints/],
   ];
   for (const [label, script, reason] of liars) {
     const report = await guard(ws, { xattrTool: tool(label.replace(/\W/g, '-'), script) }).police();
@@ -202,6 +205,25 @@ t.test('the reader fails closed when getfattr is missing or misbehaves', async (
     t.equal(sealed.manifestDigest, undefined, `${label}: nothing is sealed`);
   }
   await t.rejects(guard(ws, { xattrTool: join(tools, 'missing') }).police(), { code: 'WORKSPACE_XATTR_TOOL_MISSING' });
+
+  // The one complaint understood: an entry asked about is gone. It vanished during the walk, once.
+  const missing = tool('missing-last', 'for last; do :; done; echo "getfattr: $last: No such file or directory" >&2; exit 1');
+  const report = await guard(ws, { xattrTool: missing }).police();
+  t.same(report.findings.map((f) => `${f.rule}:${f.path}`), ['vanished-during-walk:src/main.ts'], 'the last entry asked about is reported vanished, nothing else');
+});
+
+t.test('an entry deleted between the walk and getfattr is one vanished finding', async (t) => {
+  const ws = tempWorkspace(t);
+  writeFileSync(join(ws, 'keeps'), 'x');
+  writeFileSync(join(ws, 'goes'), 'x');
+  const report = await guard(ws, {
+    threads: 0,
+    // Runs after the lstat of the next entry: the file is gone before its batch goes to getfattr.
+    beforeOpen: (path) => {
+      if (path === 'keeps') rmSync(join(ws, 'goes'), { force: true });
+    },
+  }).police();
+  t.same(report.findings.map((f) => `${f.rule}:${f.path}`), ['vanished-during-walk:goes']);
 });
 
 t.test('the real getfattr: attributes of files, folders, links and the root, at any depth', async (t) => {
