@@ -1,5 +1,5 @@
 import { hash as oneShotHash } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readlinkSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { compareNames, decodeName } from './paths.ts';
@@ -51,12 +51,11 @@ const MAX_STDERR_BYTES = 64 * 1024;
 
 /** Entries per getfattr run, and what else bounds a batch. */
 const BATCH_ENTRIES = 1024;
-const BATCH_FOLDERS = 128;
 /** Arguments are limited to about 2 MiB in all (and fallback paths can be 4 KiB each). */
 const BATCH_ARG_BYTES = 256 * 1024;
-const FIRST_CHILD_FD = 3;
+const GETFATTR_ARGS = ['-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--'];
 
-/** A folder descriptor the walker shares; held until the batch that uses it has finished. */
+/** A folder descriptor the walker shares; held until the batch that names entries through it has finished. */
 export interface SharedFolder {
   readonly fd: number;
   hold(): SharedFolder;
@@ -77,9 +76,7 @@ export interface XattrSlot {
 interface XattrBatch {
   args: string[];
   argBytes: number;
-  /** Parent descriptor -> the child's descriptor number. */
-  folders: Map<SharedFolder, number>;
-  fds: number[];
+  folders: Set<SharedFolder>;
   /** Address -> slot. */
   slots: Map<string, XattrSlot>;
   first: XattrSlot | undefined;
@@ -88,15 +85,30 @@ interface XattrBatch {
   resolve: () => void;
 }
 
+/** What one getfattr run reports, in order: output, complaints, then its end exactly once. */
+interface RunSink {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  exit(code: number | null, signal: string | null, error?: string): void;
+}
+
 /**
  * Collects entries into batches and runs getfattr over each. `submit` never
  * blocks; `settle` waits for one entry's batch, sending it first if needed.
+ *
+ * The first batch is run directly. Later ones go through a small launcher
+ * process: forking this process, whose memory holds hashing buffers and
+ * listings, costs milliseconds of this thread per run, forking the launcher
+ * almost nothing. A workspace of a few files never starts it.
  */
 export class XattrReader {
   readonly tool: string;
-  private readonly useFds: boolean;
+  /** "/proc/<pid>/fd/": how any process of this user names this one's descriptors; undefined without /proc. */
+  private readonly fdDir: string | undefined;
   private batch: XattrBatch | undefined;
   private readonly running = new Set<Promise<void>>();
+  private sentBatches = 0;
+  private launcher: GetfattrLauncher | undefined;
 
   constructor(tool: string = DEFAULT_GETFATTR, useFds = true) {
     try {
@@ -107,33 +119,22 @@ export class XattrReader {
       });
     }
     this.tool = tool;
-    this.useFds = useFds;
+    this.fdDir = useFds ? procFdDir() : undefined;
   }
 
   /**
-   * Queues one entry: `name` inside `folder` (with /proc), or `fallbackPath`
-   * when there is no folder descriptor. Returns undefined when the entry
-   * cannot be named to a child process (its name is not UTF-8: a finding already).
+   * Queues one entry: `name` inside `folder`, named through the folder's
+   * descriptor when there is /proc, else by `fallbackPath`. Returns
+   * undefined when the entry cannot be named to another process (a name
+   * that is not UTF-8: a finding already).
    */
   submit(folder: SharedFolder | undefined, name: string, fallbackPath: string | Buffer): XattrSlot | undefined {
-    let batch = (this.batch ??= newBatch());
-    let childFd: number | undefined;
-    if (this.useFds && folder) {
-      childFd = batch.folders.get(folder);
-      if (childFd === undefined && batch.folders.size >= BATCH_FOLDERS) {
-        this.send(batch);
-        batch = this.batch = newBatch();
-      }
-      childFd = batch.folders.get(folder);
-      if (childFd === undefined) {
-        childFd = FIRST_CHILD_FD + batch.fds.length;
-        batch.folders.set(folder.hold(), childFd);
-        batch.fds.push(folder.fd);
-      }
-    } else if (typeof fallbackPath !== 'string') {
-      return undefined;
-    }
-    const address = childFd === undefined ? (fallbackPath as string) : `/proc/self/fd/${childFd}/${name}`;
+    let address: string;
+    if (this.fdDir && folder) address = `${this.fdDir}${folder.fd}/${name}`;
+    else if (typeof fallbackPath === 'string') address = fallbackPath;
+    else return undefined;
+    const batch = (this.batch ??= newBatch());
+    if (this.fdDir && folder && !batch.folders.has(folder)) batch.folders.add(folder.hold());
     const slot: XattrSlot = { done: false, batch };
     batch.args.push(address);
     batch.argBytes += Buffer.byteLength(address) + 1;
@@ -155,10 +156,12 @@ export class XattrReader {
     if (this.batch) this.send(this.batch);
   }
 
-  /** Sends what is queued and waits for every child: afterwards no descriptor is held. */
+  /** Sends what is queued and waits for every run: afterwards no descriptor is held and no process is left. */
   async close(): Promise<void> {
     this.flush();
     while (this.running.size > 0) await Promise.all([...this.running]);
+    await this.launcher?.close();
+    this.launcher = undefined;
   }
 
   private send(batch: XattrBatch): void {
@@ -170,7 +173,8 @@ export class XattrReader {
       batch.resolve();
       return;
     }
-    const running = this.run(batch).finally(() => {
+    const direct = this.sentBatches++ === 0;
+    const running = this.run(batch, direct).finally(() => {
       release(batch);
       this.running.delete(running);
       batch.resolve();
@@ -178,65 +182,237 @@ export class XattrReader {
     this.running.add(running);
   }
 
-  private run(batch: XattrBatch): Promise<void> {
+  private run(batch: XattrBatch, direct: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
       const parser = new GetfattrParser(batch.slots);
+      let stop: () => void = () => {};
       let failure: string | undefined;
       const fail = (reason: string) => {
         failure ??= reason;
+        stop();
       };
       const stderr: Buffer[] = [];
       let stderrBytes = 0;
-      let child: ChildProcess;
-      try {
-        // stdin is a pipe closed at once, not "ignore": that opens /dev/null, which a bare chroot lacks.
-        child = spawn(this.tool, ['-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--', ...batch.args], {
-          stdio: ['pipe', 'pipe', 'pipe', ...batch.fds],
-          env: { LC_ALL: 'C' },
-        });
-        child.stdin!.on('error', () => {});
-        child.stdin!.end();
-      } catch (error) {
-        finishBatch(batch, parser, `getfattr could not be started (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-        resolve();
-        return;
-      }
-      child.stdout!.on('data', (chunk: Buffer) => {
-        if (failure) return;
-        try {
-          parser.push(chunk);
-        } catch (error) {
-          fail(error instanceof CatalogError ? error.message : String(error));
-          child.kill('SIGKILL');
-        }
-      });
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderrBytes += chunk.length;
-        if (stderrBytes <= MAX_STDERR_BYTES) stderr.push(chunk);
-        else fail(`getfattr wrote more than ${MAX_STDERR_BYTES} bytes of complaints`);
-      });
-      child.on('error', (error: NodeJS.ErrnoException) => fail(`getfattr could not be run (${error.code ?? 'error'})`));
-      child.on('close', (code, signal) => {
-        if (!failure) {
+      let ended = false;
+      const sink: RunSink = {
+        stdout: (chunk) => {
+          if (failure) return;
           try {
-            parser.end();
+            parser.push(chunk);
           } catch (error) {
             fail(error instanceof CatalogError ? error.message : String(error));
           }
-        }
-        let vanished = 0;
-        if (!failure && stderrBytes > 0) {
-          const outcome = vanishedEntries(Buffer.concat(stderr), batch.slots);
-          if (typeof outcome === 'string') fail(`getfattr reported ${quoteUntrusted(outcome, 200)}`);
-          else vanished = outcome;
-        }
-        // getfattr exits 1 when an entry was missing, and only then may it fail.
-        if (!failure && signal) fail(`getfattr exited with ${signal}`);
-        else if (!failure && code !== 0 && !(code === 1 && vanished > 0)) fail(`getfattr exited with code ${code}`);
-        finishBatch(batch, parser, failure);
+        },
+        stderr: (chunk) => {
+          stderrBytes += chunk.length;
+          if (stderrBytes <= MAX_STDERR_BYTES) stderr.push(chunk);
+          else fail(`getfattr wrote more than ${MAX_STDERR_BYTES} bytes of complaints`);
+        },
+        exit: (code, signal, error) => {
+          if (ended) return;
+          ended = true;
+          if (error) fail(`getfattr could not be run (${error})`);
+          if (!failure) {
+            try {
+              parser.end();
+            } catch (caught) {
+              fail(caught instanceof CatalogError ? caught.message : String(caught));
+            }
+          }
+          let vanished = 0;
+          if (!failure && stderrBytes > 0) {
+            const outcome = vanishedEntries(Buffer.concat(stderr), batch.slots);
+            if (typeof outcome === 'string') fail(`getfattr reported ${quoteUntrusted(outcome, 200)}`);
+            else vanished = outcome;
+          }
+          // getfattr exits 1 when an entry was missing, and only then may it fail.
+          if (!failure && signal) fail(`getfattr exited with ${signal}`);
+          else if (!failure && code !== 0 && !(code === 1 && vanished > 0)) fail(`getfattr exited with code ${code}`);
+          finishBatch(batch, parser, failure);
+          resolve();
+        },
+      };
+      const args = [...GETFATTR_ARGS, ...batch.args];
+      stop = direct ? runDirectly(this.tool, args, sink) : (this.launcher ??= new GetfattrLauncher(this.tool)).run(args, sink);
+      if (failure) stop();
+    });
+  }
+}
+
+/** Runs getfattr as a child of this process; returns how to stop it. */
+function runDirectly(tool: string, args: string[], sink: RunSink): () => void {
+  let child: ChildProcess;
+  try {
+    // stdin is a pipe closed at once, not "ignore": that opens /dev/null, which a bare chroot lacks.
+    child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { LC_ALL: 'C' } });
+  } catch (error) {
+    sink.exit(null, null, (error as NodeJS.ErrnoException).code ?? 'error');
+    return () => {};
+  }
+  let error: string | undefined;
+  child.stdin!.on('error', () => {});
+  child.stdin!.end();
+  child.stdout!.on('data', (chunk: Buffer) => sink.stdout(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => sink.stderr(chunk));
+  child.on('error', (caught: NodeJS.ErrnoException) => {
+    error = caught.code ?? 'error';
+  });
+  child.on('close', (code, signal) => sink.exit(code, signal, error));
+  return () => child.kill('SIGKILL');
+}
+
+/**
+ * The launcher: node running LAUNCHER_SOURCE, which reads one JSON request
+ * per line ({id, args} or {id, kill}) and answers in frames of a type byte
+ * ("o" output, "e" complaints, "x" the end as JSON), the request id and a
+ * length, each 4 bytes big-endian. It is this program's own code, but its
+ * frames are still checked: anything unexpected, or its death, fails every
+ * run it had.
+ */
+const LAUNCHER_SOURCE = `'use strict';
+const { spawn } = require('node:child_process');
+const tool = process.argv[1];
+const children = new Map();
+let input = '';
+function frame(type, id, payload) {
+  const head = Buffer.alloc(9);
+  head[0] = type;
+  head.writeUInt32BE(id, 1);
+  head.writeUInt32BE(payload.length, 5);
+  process.stdout.write(Buffer.concat([head, payload]));
+}
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (text) => {
+  input += text;
+  for (let newline = input.indexOf('\\n'); newline !== -1; newline = input.indexOf('\\n')) {
+    const request = JSON.parse(input.slice(0, newline));
+    input = input.slice(newline + 1);
+    if (request.kill) {
+      const child = children.get(request.id);
+      if (child) child.kill('SIGKILL');
+      continue;
+    }
+    let error;
+    const child = spawn(tool, request.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { LC_ALL: 'C' } });
+    children.set(request.id, child);
+    child.stdin.on('error', () => {});
+    child.stdin.end();
+    child.stdout.on('data', (chunk) => frame(0x6f, request.id, chunk));
+    child.stderr.on('data', (chunk) => frame(0x65, request.id, chunk));
+    child.on('error', (caught) => { error = caught.code || 'error'; });
+    child.on('close', (code, signal) => {
+      children.delete(request.id);
+      frame(0x78, request.id, Buffer.from(JSON.stringify({ code, signal, error })));
+    });
+  }
+});
+`;
+const FRAME_HEAD = 9;
+/** The launcher forwards pipe reads, at most 64 KiB each; a longer frame is not its doing. */
+const MAX_FRAME_BYTES = 1024 * 1024;
+
+class GetfattrLauncher {
+  private readonly child: ChildProcess;
+  private readonly sinks = new Map<number, RunSink>();
+  private nextId = 1;
+  private pending: Buffer = Buffer.alloc(0);
+  private broken: string | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(tool: string) {
+    let spawned: ChildProcess | undefined;
+    try {
+      spawned = spawn(process.execPath, ['-e', LAUNCHER_SOURCE, tool], { stdio: ['pipe', 'pipe', 'pipe'], env: { LC_ALL: 'C' } });
+    } catch (error) {
+      this.broken = `the getfattr launcher could not be started (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+    this.child = spawned!;
+    if (!spawned) {
+      this.exited = Promise.resolve();
+      return;
+    }
+    spawned.stdin!.on('error', () => {});
+    spawned.stderr!.resume();
+    spawned.stdout!.on('data', (chunk: Buffer) => this.receive(chunk));
+    this.exited = new Promise<void>((resolve) => {
+      spawned.on('error', (error: NodeJS.ErrnoException) => this.fail(`the getfattr launcher could not be run (${error.code ?? 'error'})`));
+      spawned.on('close', (code, signal) => {
+        this.fail(`the getfattr launcher exited (${signal ?? `code ${code}`})`);
         resolve();
       });
     });
+  }
+
+  run(args: string[], sink: RunSink): () => void {
+    if (this.broken) {
+      sink.exit(null, null, this.broken);
+      return () => {};
+    }
+    const id = this.nextId++;
+    this.sinks.set(id, sink);
+    this.child.stdin!.write(`${JSON.stringify({ id, args })}\n`);
+    return () => {
+      if (this.sinks.has(id) && !this.broken) this.child.stdin!.write(`${JSON.stringify({ id, kill: true })}\n`);
+    };
+  }
+
+  /** Lets the launcher finish: it exits once its input ends and its children are done. */
+  async close(): Promise<void> {
+    if (this.child && !this.broken) this.child.stdin!.end();
+    await this.exited;
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.broken) return;
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    while (this.pending.length >= FRAME_HEAD) {
+      const type = this.pending[0]!;
+      const id = this.pending.readUInt32BE(1);
+      const length = this.pending.readUInt32BE(5);
+      const sink = this.sinks.get(id);
+      if (length > MAX_FRAME_BYTES || !sink || (type !== 0x6f && type !== 0x65 && type !== 0x78)) {
+        this.fail('the getfattr launcher sent a frame it should not have');
+        this.child.kill('SIGKILL');
+        return;
+      }
+      if (this.pending.length < FRAME_HEAD + length) break;
+      const payload = this.pending.subarray(FRAME_HEAD, FRAME_HEAD + length);
+      this.pending = this.pending.subarray(FRAME_HEAD + length);
+      if (type === 0x6f) sink.stdout(payload);
+      else if (type === 0x65) sink.stderr(payload);
+      else {
+        this.sinks.delete(id);
+        let end: { code?: number | null; signal?: string | null; error?: string };
+        try {
+          end = JSON.parse(payload.toString('utf8')) as typeof end;
+        } catch {
+          end = { error: 'an unreadable end from the launcher' };
+        }
+        sink.exit(end.code ?? null, end.signal ?? null, end.error);
+      }
+    }
+    // Copy what is kept: the chunk's memory belongs to the stream.
+    if (this.pending.length > 0) this.pending = Buffer.from(this.pending);
+  }
+
+  private fail(reason: string): void {
+    this.broken ??= reason;
+    for (const sink of this.sinks.values()) sink.exit(null, null, this.broken);
+    this.sinks.clear();
+  }
+}
+
+/**
+ * "/proc/<pid>/fd/" as this process appears in the mounted /proc, which
+ * another process of the same user can use to reach this one's open
+ * folders; "/proc/self" would name the other process.
+ */
+function procFdDir(): string | undefined {
+  try {
+    const pid = readlinkSync('/proc/self');
+    return /^\d+$/.test(pid) ? `/proc/${pid}/fd/` : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -245,11 +421,11 @@ function newBatch(): XattrBatch {
   const done = new Promise<void>((res) => {
     resolve = res;
   });
-  return { args: [], argBytes: 0, folders: new Map(), fds: [], slots: new Map(), first: undefined, sent: false, done, resolve };
+  return { args: [], argBytes: 0, folders: new Set(), slots: new Map(), first: undefined, sent: false, done, resolve };
 }
 
 function release(batch: XattrBatch): void {
-  for (const folder of batch.folders.keys()) folder.release();
+  for (const folder of batch.folders) folder.release();
   batch.folders.clear();
 }
 

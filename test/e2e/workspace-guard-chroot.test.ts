@@ -203,6 +203,26 @@ t.test('the image in strict mode refuses mtime-only changes', async (t) => {
   }
 });
 
+t.test('a workspace of several getfattr batches seals and verifies, and a late capability is refused', async (t) => {
+  if (!requireRoot(t, 'chroot into the unpacked image')) return;
+  const img = await theImage();
+  const c = await freshCase(img);
+  for (let d = 0; d < 3; d++) {
+    await mkdir(join(c.source, `d${d}`));
+    for (let f = 0; f < 1000; f++) await writeFile(join(c.source, `d${d}`, `f${f}`), `${d}/${f}`);
+  }
+  await c.own();
+  const seal = await c.run('seal');
+  t.equal(seal.code, 0, seal.stderr);
+  const verify = await c.run('verify', { params: { 'expected-digest': seal.digest } });
+  t.equal(verify.code, 0, verify.stderr);
+  await execa('setcap', ['cap_net_raw+ep', join(c.source, 'd2', 'f999')]);
+  const police = await c.run('police');
+  t.equal(police.code, 1);
+  t.same(police.findings.map((f) => `${f.rule}:${f.path}`), ['file-capability:d2/f999'], 'found in the last batch, read through the launcher');
+  await c.cleanup();
+});
+
 t.test('the arm64 image\'s getfattr runs with the image\'s own libraries', async (t) => {
   if (!requireRoot(t, 'umoci unpack keeps owners only as root')) return;
   const qemu = await execa('qemu-aarch64-static', ['--version'], { reject: false });

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { execa } from 'execa';
 import {
   GetfattrParser,
   MAX_BATCH_OUTPUT_BYTES,
@@ -196,6 +197,13 @@ t.test('the reader fails closed when getfattr is missing or misbehaves', async (
     ['says an entry is missing but exits 2', 'for last; do :; done; echo "getfattr: $last: No such file or directory" >&2; exit 2', /exited with code 2/],
     ['complains at length', 'yes "getfattr: /x: No such file or directory" | head -c 100000 >&2; exit 1', /more than \d+ bytes of complaints/],
   ];
+  // A workspace of one batch is read by getfattr run directly; a larger one
+  // sends every batch after the first through the launcher process.
+  const large = tempWorkspace(t, 'wsg-large-');
+  for (let d = 0; d < 3; d++) {
+    mkdirSync(join(large, `d${d}`));
+    for (let f = 0; f < 1000; f++) writeFileSync(join(large, `d${d}`, `f${f}`), 'x');
+  }
   for (const [label, script, reason] of liars) {
     const report = await guard(ws, { xattrTool: tool(label.replace(/\W/g, '-'), script) }).police();
     const problem = report.findings.find((f) => f.rule === 'xattrs-unreadable');
@@ -203,6 +211,10 @@ t.test('the reader fails closed when getfattr is missing or misbehaves', async (
     t.equal(report.findings.filter((f) => f.rule === 'xattrs-unreadable').length, 1, `${label}: one finding per failed batch`);
     const sealed = await guard(ws, { xattrTool: tool(`${label.replace(/\W/g, '-')}-seal`, script) }).seal();
     t.equal(sealed.manifestDigest, undefined, `${label}: nothing is sealed`);
+    const many = await guard(large, { xattrTool: tool(`${label.replace(/\W/g, '-')}-large`, script) }).police();
+    const failed = many.findings.filter((f) => f.rule === 'xattrs-unreadable');
+    t.equal(failed.length, 3, `${label}: each of the three batches fails, through the launcher too`);
+    t.ok(failed.every((f) => reason.test(f.detail ?? '')), `${label}: with the reason`);
   }
   await t.rejects(guard(ws, { xattrTool: join(tools, 'missing') }).police(), { code: 'WORKSPACE_XATTR_TOOL_MISSING' });
 
@@ -246,4 +258,25 @@ t.test('the real getfattr: attributes of files, folders, links and the root, at 
   t.match(recorded('dir'), 'user.on-dir');
   t.match(recorded('.'), 'user.on-root');
   t.match(recorded('link'), 'trusted.on-link', 'a link\'s own attribute, not its target\'s');
+});
+
+t.test('batches after the first go through the launcher and read the same attributes', async (t) => {
+  const ws = tempWorkspace(t);
+  if (!(await requireXattrs(t, ws))) return;
+  for (let d = 0; d < 4; d++) {
+    mkdirSync(join(ws, `d${d}`));
+    for (let f = 0; f < 800; f++) writeFileSync(join(ws, `d${d}`, `f${f}`), `${d}/${f}`);
+  }
+  // Late in the walk: in the third or fourth batch of 1024.
+  await setXattr(join(ws, 'd3', 'f700'), 'user.late', 'value');
+  await setXattr(join(ws, 'd3'), 'user.folder', 'value');
+  const sealed = await guard(ws).seal();
+  t.equal(sealed.violations, 0);
+  t.equal(sealed.counts.entries, 3206, 'root, reserved folder, 4 folders, 3200 files');
+  const lines = readFileSync(join(ws, '.tekton-workspace-guard/manifest.ndjson'), 'utf8').split('\n');
+  t.equal(lines.filter((line) => line.includes('"xattrs"')).length, 2, 'exactly the two entries with attributes');
+  t.match(lines.find((line) => line.includes('"name":"f700"') && line.includes('"depth":2') && line.includes('user.late')), `["user.late","${sha('value')}"]`);
+  await execa('setcap', ['cap_net_raw+ep', join(ws, 'd3', 'f799')]);
+  const police = await guard(ws).police();
+  t.same(police.findings.map((f) => `${f.rule}:${f.path}`), ['file-capability:d3/f799']);
 });
