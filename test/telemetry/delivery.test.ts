@@ -90,7 +90,11 @@ t.test('hostile values reach the Pushgateway intact: label values bounded and es
   t.same(params, hostile.map((p) => boundedText(p, 128)).sort(), 'each value as boundedText made it, read back by an independent parser');
 
   // Grouping values straight through the path encoding: whatever they hold, the group's labels are exactly them.
-  const values = ['', '/', '..', 'a/b/c', '%2F', '?x=1#y', 'é😀', '\u202e', 'job', '=', '@base64', ' ', 'x'.repeat(200)];
+  const alphabet = ['/', '.', '%', '2', 'F', '?', '#', '=', '@', ' ', '\\', '"', '\n', 'é', '😀', '\u202e', 'a', '-'];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const generated = Array.from({ length: 80 }, () => Array.from({ length: 1 + Math.floor(next() * 10) }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''));
+  const values = ['', '/', '..', 'a/b/c', '%2F', '?x=1#y', 'é😀', '\u202e', 'job', '=', '@base64', ' ', 'x'.repeat(200), ...generated];
   for (const [i, value] of values.entries()) {
     const url = pushUrl(new URL(gateway!.url), groupingPath(PUSHGATEWAY_JOB, [['taskrun_uid', `case-${i}`], ['step', value]]));
     const controller = new AbortController();
