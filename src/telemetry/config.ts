@@ -83,8 +83,10 @@ export function readTelemetryConfig(env: NodeJS.ProcessEnv): TelemetryConfig {
  */
 export function parseSinkUrl(value: string, param: string): URL | undefined {
   if (value === '') return undefined;
+  // User info and queries are where credentials sit: the message shows the URL without them.
+  const shown = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@').replace(/[?#].*$/s, (rest) => `${rest[0]}***`);
   const refuse = (rule: string) =>
-    new CatalogError('CONFIG_TELEMETRY', `param ${param} ${quoteUntrusted(value, 120)} ${rule}`, {
+    new CatalogError('CONFIG_TELEMETRY', `param ${param} ${quoteUntrusted(shown, 120)} ${rule}`, {
       hint: `give a URL such as https://collector.example.com:9091, or leave ${param} empty to keep the counts in the step log only`,
     });
   if (value.length > MAX_SINK_URL_CHARS) throw refuse(`is longer than ${MAX_SINK_URL_CHARS} characters`);

@@ -98,3 +98,24 @@ t.test('the Task params\' rule (what lint and validate-params check) agrees with
     t.throws(() => parseSinkUrl(url, 'pushgateway-url'), `step refuses ${JSON.stringify(url)}`);
   }
 });
+
+t.test('a refused URL is shown without its user info or query: they may hold a credential', async (t) => {
+  const cases: [string, string][] = [
+    ['https://bot:s3cr3t-token@collector.example.com/x', '"https://***@collector.example.com/x"'],
+    ['https://s3cr3t-token@collector.example.com', '"https://***@collector.example.com"'],
+    ['https://a:b@c@collector.example.com', '"https://***@collector.example.com"'],
+    ['https://collector.example.com/ingest?token=s3cr3t-token', '"https://collector.example.com/ingest?***"'],
+    ['https://collector.example.com/#s3cr3t-token', '"https://collector.example.com/#***"'],
+  ];
+  for (const [url, shown] of cases) {
+    try {
+      parseSinkUrl(url, 'cloudevents-sink');
+      t.fail(`accepted ${url}`);
+    } catch (error) {
+      const message = (error as Error).message;
+      t.ok(message.startsWith(`param cloudevents-sink ${shown} `), message);
+      t.notOk(/s3cr3t|bot:|a:b/.test(message), 'no credential in the message');
+    }
+  }
+});
+

@@ -50,7 +50,8 @@ export async function send(url: URL, request: SendRequest): Promise<SendAnswer> 
         method: request.method,
         headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)), 'user-agent': USER_AGENT },
         signal: request.signal,
-        ...(request.agent ? { agent: request.agent } : {}),
+        // Without an agent of the caller's, a connection of its own that closes after the answer: nothing lingers in a global pool.
+        agent: request.agent ?? false,
       },
       (response: IncomingMessage) => {
         const status = response.statusCode ?? 0;
