@@ -19,7 +19,7 @@ import {
   taskBundleAnnotations,
   type ProjectMetadata,
 } from './annotations.ts';
-import { renderArtifactHubRepo } from './artifact-hub.ts';
+import { artifactHubAnnotations, renderArtifactHubRepo } from './artifact-hub.ts';
 import { bundleStep } from './bundle-step.ts';
 import {
   emptyIndex,
@@ -216,6 +216,8 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
         const image = images.get(program)!;
         return { reference: stepImageReference(registry, program, version, image.index.digest), command: image.entrypoint };
       });
+      // Artifact Hub's metadata is the build's, not the Task's: emitTask stays free of project files (the audit step runs it).
+      Object.assign(taskDoc.metadata.annotations, artifactHubAnnotations({ name, version, category: definition.artifactHubCategory }, project));
       (taskDoc.metadata.annotations as Record<string, string>)[CHANGES_ANNOTATION] = changesAnnotation(
         versionChanges(name, index.tasks[name], version, { interface: taskInterface(definition), deprecated: definition.deprecated }),
       );

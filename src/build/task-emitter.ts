@@ -1,5 +1,4 @@
 import { CatalogError } from '../errors.ts';
-import { artifactHubAnnotations } from './artifact-hub.ts';
 import { formatResultLimits, RESULT_LIMITS_ENV } from '../step/results.ts';
 import { formatTaskInputs, TASK_INPUTS_ENV } from '../step/task-inputs.ts';
 import type { TaskDefinition } from './definition.ts';
@@ -92,7 +91,6 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
         'tekton.dev/displayName': definition.displayName,
         'tekton.dev/platforms': TEKTON_PLATFORMS,
         ...(definition.deprecated ? { 'tekton.dev/deprecated': 'true', [REPLACEMENT_ANNOTATION]: definition.deprecated.replacement } : {}),
-        ...artifactHubAnnotations({ name: definition.name, version: definition.version, category: definition.artifactHubCategory }),
       },
     },
     spec: {

@@ -68,3 +68,14 @@ export function inputLabel(key: string, env: NodeJS.ProcessEnv = process.env): s
   const input = taskInput(key, env);
   return input ? `${input.kind} "${input.name}"` : key;
 }
+
+/**
+ * The hint for an argument error: inside a Task the args are the Task's own
+ * (a pipeline author cannot pass `--help` or fix them), so it is the Task's
+ * fault; outside one, the program's help is the place to look.
+ */
+export function argsHint(program: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env[TASK_INPUTS_ENV] !== undefined
+    ? "the Task's step args are fixed by the catalog, not by your Pipeline: report this as a catalog bug"
+    : `run ${program} --help`;
+}
