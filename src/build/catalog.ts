@@ -71,6 +71,8 @@ export interface BuildOptions {
   basePlainHttp?: boolean;
   /** docker config.json with credentials for the base image's registry. */
   baseDockerConfig?: string;
+  /** Token servers on another domain than the base's registry that may receive those credentials. */
+  baseTrustedTokenRealms?: readonly string[];
   /** Compare with the committed catalog instead of writing it; dist/oci is left as it was. */
   check?: boolean;
   log?: (line: string) => void;
@@ -205,6 +207,7 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
           platforms: options.platforms ?? ['amd64', 'arm64'],
           ...(options.basePlainHttp ? { plainHttp: true } : {}),
           ...(options.baseDockerConfig ? { dockerConfigPath: options.baseDockerConfig } : {}),
+          ...(options.baseTrustedTokenRealms ? { trustedTokenRealms: options.baseTrustedTokenRealms, trustedTokenRealmsSetting: '--base-trusted-token-realm' } : {}),
         });
     const images = await buildImages(repoRoot, definitions, { layout, cacheDir, epoch, platforms: options.platforms, base, project, log });
 

@@ -1,45 +1,48 @@
 import { defineRunTest } from '../../../src/build/definition.ts';
 
-/** A Task that pastes a param into its script: the injection the audit exists to find (TA401). */
-const UNSAFE_TASK = `apiVersion: tekton.dev/v1
+/**
+ * tests/run.yaml: audit a ConfigMap holding one hardened Task, written the way
+ * this catalog writes its own: pinned image, params only through env, every
+ * securityContext setting and limits. The audit must find nothing.
+ */
+const CLEAN_TASK = `apiVersion: tekton.dev/v1
 kind: Task
 metadata:
-  name: greet
+  name: hello
 spec:
   params:
-    - name: who
+    - name: greeting
       type: string
   steps:
     - name: greet
-      image: registry.example.com/tools/shell@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
-      script: |
-        #!/bin/sh
-        echo "hello $(params.who)"
+      image: registry.example.com/tools/hello@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+      command: ["/hello"]
+      args: ["--greeting", "$(params.greeting)"]
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        readOnlyRootFilesystem: true
+        allowPrivilegeEscalation: false
+        capabilities:
+          drop: ["ALL"]
+        seccompProfile:
+          type: RuntimeDefault
+      computeResources:
+        requests: {cpu: 10m, memory: 16Mi}
+        limits: {cpu: 100m, memory: 32Mi}
 `;
 
-/**
- * tests/run.yaml: the audit over a ConfigMap-mounted source. The kubelet
- * mounts each key as a link into a timestamped folder; the audit never
- * follows links, but walks that folder, so it reads the real file. With
- * fail-on none the run succeeds and reports the finding in its results.
- */
 export default defineRunTest({
-  description:
-    'a TaskRun audits a ConfigMap holding a Task that pastes a param into its script; with `fail-on: none` it must succeed, report the TA401 finding in `findings` and `summary`, and write its SARIF and JSON reports to an emptyDir.',
+  description: 'a TaskRun audits a ConfigMap holding one hardened Task; it must succeed with `findings` "0".',
   documents: [
-    {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'audit-run-source' },
-      data: { 'greet-task.yaml': UNSAFE_TASK },
-    },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'audit-run-source' }, data: { 'task.yaml': CLEAN_TASK } },
     {
       apiVersion: 'tekton.dev/v1',
       kind: 'TaskRun',
       metadata: { name: 'audit-run' },
       spec: {
         taskRef: { name: 'audit' },
-        params: [{ name: 'fail-on', value: 'none' }],
+        params: [{ name: 'fail-on', value: 'note' }],
         workspaces: [
           { name: 'source', configMap: { name: 'audit-run-source' } },
           { name: 'report', emptyDir: {} },

@@ -2,13 +2,12 @@ import { defineRunTest } from '../../../src/build/definition.ts';
 
 /**
  * tests/run.yaml: verify the published catalog bundle against the catalog's
- * published release identity (the Task's defaults) and the embedded
- * public-good Sigstore root. The tag is resolved to its digest, so the test
- * follows each release. It needs egress to ghcr.io.
+ * published identity and the public-good Sigstore. The tag is resolved once
+ * to its digest, so the test follows new releases. It needs egress to ghcr.io.
  */
 export default defineRunTest({
   description:
-    "a TaskRun verifies the published catalog bundle ghcr.io/hardened-tekton/catalog/catalog:latest and every step image its Tasks run against the catalog's published identity and the embedded public-good trusted root; it must succeed with the bundle's digest in `verified-bundle`. It needs egress to ghcr.io and a published catalog.",
+    "a TaskRun verifies the published catalog bundle (ghcr.io/hardened-tekton/catalog/catalog:latest) and every step image its Tasks run, against the catalog's published identity; it must succeed with the bundle's digest in `verified-bundle`. It needs egress to ghcr.io.",
   documents: [
     {
       apiVersion: 'tekton.dev/v1',
