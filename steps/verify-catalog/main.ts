@@ -52,6 +52,9 @@ const EnvSchema = z.object({
   REPORT_DIR: optionalText,
 });
 
+/** Where a pipeline author gives registry credentials. */
+const DOCKER_CONFIG_SETTING = 'the docker-config workspace (a kubernetes.io/dockerconfigjson Secret with key config.json)';
+
 function parseArgs(argv: readonly string[]): { help: true } | { help: false; bundle: string } {
   if (argv[0] === '--help' || argv[0] === '-h') return { help: true };
   // The value after --bundle is the reference even if it looks like a flag: a param never becomes an option.
@@ -86,6 +89,7 @@ async function main(): Promise<number> {
     ...(env.SOURCE_REPOSITORY !== '' ? { sourceRepository: env.SOURCE_REPOSITORY } : {}),
     ...(env.TRUSTED_ROOT_DIR !== '' ? { trustedRootPath: join(env.TRUSTED_ROOT_DIR, env.TRUSTED_ROOT_FILE) } : {}),
     ...(env.DOCKER_CONFIG_DIR !== '' ? { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') } : {}),
+    dockerConfigSetting: DOCKER_CONFIG_SETTING,
     plainHttpRegistries,
     timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
     ...(env.REPORT_DIR !== '' ? { reportPath: join(env.REPORT_DIR, 'verify-catalog-report.json') } : {}),

@@ -269,6 +269,7 @@ async function main(): Promise<number> {
       trustedTokenRealmsSetting: REALM_SETTING,
       timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
       ...(env.DOCKER_CONFIG_DIR === '' ? {} : { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') }),
+      dockerConfigSetting: 'the docker-config workspace (a kubernetes.io/dockerconfigjson Secret with key config.json)',
     },
     requireDigest: env.REQUIRE_DIGEST,
     ...(env.ATTESTATION_PREDICATE_TYPE === '' ? {} : { attestationPredicateType: env.ATTESTATION_PREDICATE_TYPE }),
