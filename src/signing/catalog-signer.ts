@@ -25,6 +25,8 @@ export interface RegistryAccess {
   /** Registries reached over plain HTTP: loopback hosts only (the client refuses others). */
   plainHttpRegistries?: readonly string[];
   dockerConfigPath?: string;
+  /** How messages name the docker config (a Task workspace); default the CLI's --docker-config. */
+  dockerConfigSetting?: string;
   timeoutMs?: number;
 }
 

@@ -12,6 +12,8 @@ import type { BundleVerifier, VerifiedSigner } from './verify/bundle-verifier.ts
 export interface RegistryAccessOptions {
   /** A docker config.json with credentials (exact host match). */
   dockerConfigPath?: string;
+  /** How messages name the docker config, e.g. 'the docker-config workspace'. */
+  dockerConfigSetting?: string;
   /** Registries reached over plain HTTP; the client refuses any that is not loopback. */
   plainHttpRegistries?: readonly string[];
   /** Token servers (origins) that may receive credentials although they are on another domain than the registry. */
@@ -247,6 +249,7 @@ export class ImageVerifier {
       client = new RegistryClient(registry, {
         plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
         ...(access.dockerConfigPath === undefined ? {} : { dockerConfigPath: access.dockerConfigPath }),
+        ...(access.dockerConfigSetting === undefined ? {} : { dockerConfigSetting: access.dockerConfigSetting }),
         ...(access.timeoutMs === undefined ? {} : { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs }),
         ...(access.maxAttempts === undefined ? {} : { maxAttempts: access.maxAttempts }),
         ...(access.maxManifestBytes === undefined ? {} : { maxManifestBytes: access.maxManifestBytes }),

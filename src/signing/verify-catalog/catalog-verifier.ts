@@ -80,6 +80,7 @@ export class CatalogVerifier {
       registry: {
         ...(access.plainHttpRegistries ? { plainHttpRegistries: access.plainHttpRegistries } : {}),
         ...(access.dockerConfigPath ? { dockerConfigPath: access.dockerConfigPath } : {}),
+        ...(access.dockerConfigSetting ? { dockerConfigSetting: access.dockerConfigSetting } : {}),
         ...(access.timeoutMs ? { timeoutMs: access.timeoutMs } : {}),
       },
     });
@@ -251,6 +252,7 @@ export class CatalogVerifier {
       client = new RegistryClient(registry, {
         plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
         ...(access.dockerConfigPath ? { dockerConfigPath: access.dockerConfigPath } : {}),
+        ...(access.dockerConfigSetting ? { dockerConfigSetting: access.dockerConfigSetting } : {}),
         ...(access.timeoutMs ? { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs } : {}),
       });
       this.clients.set(registry, client);

@@ -12,6 +12,8 @@ export interface VerifyCatalogInput {
   sourceRepository?: string;
   trustedRootPath?: string;
   dockerConfigPath?: string;
+  /** How messages name the docker config (a Task workspace); default the CLI's --docker-config. */
+  dockerConfigSetting?: string;
   /** Reach the reference's registry over plain HTTP: loopback only. */
   plainHttp?: boolean;
   /** Extra loopback registries reached over plain HTTP. */
@@ -47,6 +49,7 @@ export async function verifyCatalogReference(reference: string, input: VerifyCat
     registry: {
       plainHttpRegistries,
       ...(input.dockerConfigPath !== undefined ? { dockerConfigPath: input.dockerConfigPath } : {}),
+      ...(input.dockerConfigSetting !== undefined ? { dockerConfigSetting: input.dockerConfigSetting } : {}),
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
     },
   });
