@@ -46,11 +46,6 @@ t.test('samples resolve catalog Tasks from the pinned bundles the index records'
   for (const { task, version, file, docs } of files) {
     const where = `${task} ${version} samples/${file}`;
     const refs = taskRefs(docs);
-    // workspace-guard's samples are converted by the helper that owns tasks/workspace-guard (issue 11); every other Task's are.
-    if (task === 'workspace-guard' && !refs.some((ref) => ref.resolver === 'bundles')) {
-      t.comment(`${where}: still refers to workspace-guard by name; converting it is left to the workspace-guard change`);
-      continue;
-    }
     t.same(refs.filter((ref) => ref.name !== undefined && ours.has(ref.name)).map((ref) => ref.name), [], `${where}: no catalog Task by name`);
     const bundles = refs.filter((ref) => ref.resolver === 'bundles' && typeof param(ref, 'bundle') === 'string' && !String(param(ref, 'bundle')).startsWith('$('));
     t.ok(bundles.some((ref) => param(ref, 'name') === task), `${where}: runs ${task} from its bundle`);

@@ -101,11 +101,6 @@ t.test('Renovate extracts a version and a digest for every Task and step image r
       for (const file of (await readdir(join(repoRoot, dir))).filter((f) => f.endsWith('.yaml'))) {
         const path = `${dir}/${file}`;
         const pinned = catalogDeps.filter((d) => d.file === path && d.currentValue && d.currentDigest);
-        if (name === 'workspace-guard' && pinned.length === 0) {
-          // tasks/workspace-guard is being changed by another helper (issue 11): its samples convert with that change.
-          t.comment(`${path}: no bundle reference yet (workspace-guard's samples still use taskRef.name)`);
-          continue;
-        }
         samples++;
         t.ok(pinned.length > 0, `${path}: Renovate extracts ${pinned.map((d) => `${d.depName}:${d.currentValue}@digest`).join(', ') || 'nothing'}`);
         t.ok(pinned.some((d) => d.depName === `${index.registry}/tasks/${name}` && d.currentValue === version && d.currentDigest === entry.versions[version]!.bundle.digest), `${path}: its own bundle, version ${version} and the recorded digest`);
