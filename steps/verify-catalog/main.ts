@@ -91,6 +91,7 @@ async function main(): Promise<number> {
     ...(env.DOCKER_CONFIG_DIR !== '' ? { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') } : {}),
     dockerConfigSetting: DOCKER_CONFIG_SETTING,
     plainHttpRegistries,
+    plainHttpSetting: 'the verify-catalog param "plain-http-registries" (loopback registries only)',
     timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
     ...(env.REPORT_DIR !== '' ? { reportPath: join(env.REPORT_DIR, 'verify-catalog-report.json') } : {}),
   });

@@ -265,6 +265,7 @@ async function main(): Promise<number> {
     verifier: await buildVerifier(env),
     registry: {
       plainHttpRegistries: plainHttpRegistries(env.PLAIN_HTTP_REGISTRIES),
+      plainHttpSetting: 'the verify-image param "plain-http-registries" (loopback registries only)',
       trustedTokenRealms: parseTrustedRealms(env.TRUSTED_TOKEN_REALMS.split(/\s+/).filter(Boolean), REALM_SETTING),
       trustedTokenRealmsSetting: REALM_SETTING,
       timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,

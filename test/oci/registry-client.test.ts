@@ -137,3 +137,13 @@ for (const auth of ['none', 'basic', 'token'] as RegistryAuth[]) {
     t.same(referrers.manifests, referrersIndex.manifests, 'fallback entries are returned raw, not filtered');
   });
 }
+
+t.test('plain-HTTP refusals name the setting the caller can change: a flag by default, a Task param inside a step', async (t) => {
+  for (const [setting, expected] of [[undefined, '--plain-http'], ['the verify-image param "plain-http-registries"', 'the verify-image param "plain-http-registries"']] as const) {
+    const client = new RegistryClient('registry.example.com', { plainHttp: true, maxAttempts: 1, ...(setting ? { plainHttpSetting: setting } : {}) });
+    t.teardown(() => client.close());
+    const error = await client.getManifest('app', 'v1').then(() => undefined, (e: unknown) => e as CatalogError);
+    t.equal(error?.code, 'REGISTRY_INSECURE', 'plain HTTP to a remote host is refused');
+    t.equal(error?.hint, `drop ${expected}; a remote registry must be reached over TLS`, `the hint names ${expected}`);
+  }
+});

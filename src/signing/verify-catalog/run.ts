@@ -18,6 +18,8 @@ export interface VerifyCatalogInput {
   plainHttp?: boolean;
   /** Extra loopback registries reached over plain HTTP. */
   plainHttpRegistries?: string[];
+  /** How refusals name the plain-HTTP setting (a Task param); default the CLI's --plain-http. */
+  plainHttpSetting?: string;
   timeoutMs?: number;
   reportPath?: string;
 }
@@ -50,6 +52,7 @@ export async function verifyCatalogReference(reference: string, input: VerifyCat
       plainHttpRegistries,
       ...(input.dockerConfigPath !== undefined ? { dockerConfigPath: input.dockerConfigPath } : {}),
       ...(input.dockerConfigSetting !== undefined ? { dockerConfigSetting: input.dockerConfigSetting } : {}),
+      ...(input.plainHttpSetting !== undefined ? { plainHttpSetting: input.plainHttpSetting } : {}),
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
     },
   });
