@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 /** The rule set used by the samples: one param of each common type. */
@@ -149,7 +150,7 @@ ${telemetryNotes('`tekton_param_validation_failures_total{task,param}`', 'one `d
           kind: 'TaskRun',
           metadata: { generateName: 'validate-params-' },
           spec: {
-            taskRef: { name: 'validate-params' },
+            taskRef: catalogTaskRef('validate-params'),
             params: [
               { name: 'rules', value: SAMPLE_RULES },
               {
@@ -185,7 +186,7 @@ ${telemetryNotes('`tekton_param_validation_failures_total{task,param}`', 'one `d
             tasks: [
               {
                 name: 'validate',
-                taskRef: { name: 'validate-params' },
+                taskRef: catalogTaskRef('validate-params'),
                 params: [
                   {
                     name: 'rules',

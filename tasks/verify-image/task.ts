@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
 import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/signature-discovery.ts';
@@ -196,7 +197,7 @@ ${telemetryNotes('`tekton_taskrun_image_pull_errors_total{task,image}`', 'one `d
           kind: 'TaskRun',
           metadata: { generateName: 'verify-image-' },
           spec: {
-            taskRef: { name: 'verify-image' },
+            taskRef: catalogTaskRef('verify-image'),
             params: [
               { name: 'images', value: [SAMPLE_IMAGE] },
               { name: 'certificate-identity', value: IDENTITY },
@@ -221,7 +222,7 @@ ${telemetryNotes('`tekton_taskrun_image_pull_errors_total{task,image}`', 'one `d
             tasks: [
               {
                 name: 'verify',
-                taskRef: { name: 'verify-image' },
+                taskRef: catalogTaskRef('verify-image'),
                 params: [
                   { name: 'images', value: ['$(params.image)'] },
                   { name: 'certificate-identity-regexp', value: 'https://github\\.com/my-org/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+' },

@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 const GLOB_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
@@ -155,7 +156,7 @@ ${telemetryNotes('`tekton_workspace_access_violations_total{task,workspace}`', '
           kind: 'TaskRun',
           metadata: { generateName: 'workspace-guard-police-' },
           spec: {
-            taskRef: { name: 'workspace-guard' },
+            taskRef: catalogTaskRef('workspace-guard'),
             params: [
               { name: 'mode', value: 'police' },
               { name: 'run-uid', value: '5c3a2f0e-8d7b-4e2a-9f1c-0a1b2c3d4e5f' },
@@ -186,7 +187,7 @@ ${telemetryNotes('`tekton_workspace_access_violations_total{task,workspace}`', '
               {
                 name: 'seal',
                 runAfter: ['clone'],
-                taskRef: { name: 'workspace-guard' },
+                taskRef: catalogTaskRef('workspace-guard'),
                 params: [
                   { name: 'mode', value: 'seal' },
                   { name: 'run-uid', value: '$(context.pipelineRun.uid)' },
@@ -199,7 +200,7 @@ ${telemetryNotes('`tekton_workspace_access_violations_total{task,workspace}`', '
               {
                 name: 'verify',
                 runAfter: ['seal'],
-                taskRef: { name: 'workspace-guard' },
+                taskRef: catalogTaskRef('workspace-guard'),
                 params: [
                   { name: 'mode', value: 'verify' },
                   { name: 'run-uid', value: '$(context.pipelineRun.uid)' },
