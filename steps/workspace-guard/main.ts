@@ -7,7 +7,9 @@ import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
-import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+import { Metrics } from '../../src/telemetry/metrics.ts';
+import { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { violation, ViolationTypes } from '../../src/telemetry/violations.ts';
 import { WorkspaceGuard, type GuardMode, type GuardReport } from '../../src/workspace/guard.ts';
 
 const HELP = `workspace-guard: seal, verify, police and scrub a Tekton workspace
@@ -43,6 +45,7 @@ options (each also read from the environment variable in brackets)
   --report-dir DIR          write the full JSON report there [REPORT_DIR]
   --task-label NAME         metrics label task [TASK_LABEL]
   --workspace-label NAME    metrics label workspace [WORKSPACE_LABEL]
+  telemetry: PUSHGATEWAY_URL, CLOUDEVENTS_SINK, TELEMETRY_FAIL_CLOSED (environment)
   --help
 
 globs: * and ? within a path component, ** for any number of components;
@@ -65,6 +68,7 @@ const EnvSchema = z.object({
   WORKSPACE_LABEL: z.string().max(63).optional(),
 });
 
+const telemetry = new Telemetry('workspace-guard');
 const MODES = new Set<GuardMode>(['seal', 'verify', 'police', 'scrub']);
 const nonEmpty = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v !== '');
 
@@ -98,6 +102,7 @@ async function main(): Promise<number> {
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
+  telemetry.configure();
   const mode = nonEmpty(args.mode, env.MODE);
   if (!mode || !MODES.has(mode as GuardMode)) {
     throw new CatalogError('USAGE_MODE', `--mode must be seal, verify, police or scrub${mode ? `, not ${quoteUntrusted(mode)}` : ''}`, {
@@ -134,15 +139,13 @@ async function main(): Promise<number> {
   await writeResult('summary', summarize(report));
   printReport(report);
 
-  const metrics = new MetricsRegistry();
   if (report.violations > 0) {
-    metrics.increment(
-      Metrics.workspaceAccessViolations,
-      { task: nonEmpty(args['task-label'], env.TASK_LABEL) ?? 'workspace-guard', workspace: nonEmpty(args['workspace-label'], env.WORKSPACE_LABEL) ?? 'target' },
-      report.violations,
-    );
+    const labels = { task: nonEmpty(args['task-label'], env.TASK_LABEL) ?? 'workspace-guard', workspace: nonEmpty(args['workspace-label'], env.WORKSPACE_LABEL) ?? 'target' };
+    telemetry.count(Metrics.workspaceAccessViolations, labels, report.violations);
+    for (const f of report.findings) {
+      telemetry.record(violation(ViolationTypes.workspaceAccessViolated, 'workspace', { ...labels, mode, rule: f.rule, path: f.path, ...(f.kind ? { kind: f.kind } : {}), ...(f.detail ? { detail: f.detail } : {}) }));
+    }
   }
-  await metrics.flush();
   return report.violations > 0 ? ExitCode.rejected : ExitCode.ok;
 }
 
@@ -189,4 +192,4 @@ function printReport(report: GuardReport): void {
 }
 
 // Worker threads load this same bundle to hash files; only the main thread runs the step.
-if (isMainThread) await runStep('workspace-guard', main);
+if (isMainThread) await runStep('workspace-guard', main, { telemetry });
