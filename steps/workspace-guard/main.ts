@@ -6,6 +6,7 @@ import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { Metrics } from '../../src/telemetry/metrics.ts';
 import { Telemetry } from '../../src/telemetry/telemetry.ts';
@@ -68,7 +69,8 @@ const EnvSchema = z.object({
   WORKSPACE_LABEL: z.string().max(63).optional(),
 });
 
-const telemetry = new Telemetry('workspace-guard');
+const NAME = 'workspace-guard';
+const telemetry = new Telemetry(NAME);
 const MODES = new Set<GuardMode>(['seal', 'verify', 'police', 'scrub']);
 const nonEmpty = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v !== '');
 
@@ -94,7 +96,7 @@ async function main(): Promise<number> {
       },
     });
   } catch (error) {
-    throw new CatalogError('USAGE_ARGS', error instanceof Error ? error.message : String(error), { hint: 'run with --help' });
+    throw new CatalogError('USAGE_ARGS', error instanceof Error ? error.message : String(error), { hint: argsHint(NAME) });
   }
   const args = parsed.values;
   if (args.help) {
@@ -105,12 +107,12 @@ async function main(): Promise<number> {
   telemetry.configure();
   const mode = nonEmpty(args.mode, env.MODE);
   if (!mode || !MODES.has(mode as GuardMode)) {
-    throw new CatalogError('USAGE_MODE', `--mode must be seal, verify, police or scrub${mode ? `, not ${quoteUntrusted(mode)}` : ''}`, {
-      hint: 'run with --help',
+    throw new CatalogError('USAGE_MODE', `${inputLabel('MODE')} must be seal, verify, police or scrub${mode ? `, not ${quoteUntrusted(mode)}` : ''}`, {
+      hint: 'seal after the task that fills the workspace, verify before the next one reads it, police to check a workspace, scrub to clean one',
     });
   }
   const target = nonEmpty(args.target, env.TARGET);
-  if (!target) throw new CatalogError('USAGE_TARGET', 'no --target (TARGET) given', { hint: 'pass $(workspaces.target.path)' });
+  if (!target) throw new CatalogError('USAGE_TARGET', `no ${inputLabel('TARGET')} given`, { hint: 'bind the target workspace to the workspace to guard' });
   const manifestDir = nonEmpty(args['manifest-dir'], env.MANIFEST_DIR);
   const manifest = nonEmpty(args.manifest, env.MANIFEST) ?? (manifestDir ? join(manifestDir, 'workspace-guard-manifest.ndjson') : undefined);
   const reportDir = nonEmpty(args['report-dir'], env.REPORT_DIR);
@@ -152,8 +154,8 @@ async function main(): Promise<number> {
 function parseUids(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   if (!/^\d{1,10}(,\d{1,10})*$/.test(text)) {
-    throw new CatalogError('USAGE_ALLOWED_UIDS', `allowed uids ${quoteUntrusted(text)} must be a comma-separated list of numbers`, {
-      hint: 'e.g. ALLOWED_UIDS=65532,1000',
+    throw new CatalogError('USAGE_ALLOWED_UIDS', `${inputLabel('ALLOWED_UIDS')} ${quoteUntrusted(text)} must be a comma-separated list of numbers`, {
+      hint: 'e.g. allowed-uids: "65532,1000"',
     });
   }
   return text.split(',').map(Number);
@@ -192,4 +194,4 @@ function printReport(report: GuardReport): void {
 }
 
 // Worker threads load this same bundle to hash files; only the main thread runs the step.
-if (isMainThread) await runStep('workspace-guard', main, { telemetry });
+if (isMainThread) await runStep(NAME, main, { telemetry });
