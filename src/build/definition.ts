@@ -1,5 +1,6 @@
 import * as z from '../zod.ts';
 import { ParamRuleSchema } from '../params/rules.ts';
+import { ARTIFACT_HUB_CATEGORIES, MIN_PIPELINES_VERSION } from './catalog-metadata.ts';
 import { VERSION_PATTERN } from './semver.ts';
 
 /**
@@ -167,8 +168,10 @@ export const TaskDefinitionSchema = z.strictObject({
   description: z.string().check(z.minLength(1)),
   categories: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
   tags: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/))).check(z.minLength(1)),
-  /** tekton.dev/pipelines.minVersion; 0.57.0 is the catalog's floor. */
-  minPipelinesVersion: z._default(z.string().check(z.regex(/^\d+\.\d+\.\d+$/)), '0.57.0'),
+  /** Artifact Hub's category (`artifacthub.io/category`), one of its fixed list. */
+  artifactHubCategory: z._default(z.enum(ARTIFACT_HUB_CATEGORIES), 'security'),
+  /** tekton.dev/pipelines.minVersion: the catalog's floor (see MIN_PIPELINES_VERSION for why) unless a Task needs a newer one. */
+  minPipelinesVersion: z._default(z.string().check(z.regex(/^\d+\.\d+\.\d+$/)), MIN_PIPELINES_VERSION),
   params: z._default(z.array(ParamDefinitionSchema), []),
   workspaces: z._default(z.array(WorkspaceDefinitionSchema), []),
   results: z._default(z.array(ResultDefinitionSchema), []),

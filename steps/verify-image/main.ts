@@ -3,17 +3,21 @@ import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { formatReference, isLoopbackHost, parseReference } from '../../src/oci/registry/reference.ts';
 import { parseTrustedRealms } from '../../src/oci/registry/token-realm.ts';
-import { VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
+import { REGISTRY_PULL_ERROR_CODES, VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
 import type { ImageVerification, ImageVerifier } from '../../src/sigstore/image-verifier.ts';
 import type { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { envBoolean, readEnv } from '../../src/step/env.ts';
 import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { writeStdoutSync } from '../../src/step/output.ts';
-import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+import { Metrics } from '../../src/telemetry/metrics.ts';
+import { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { violation, ViolationTypes } from '../../src/telemetry/violations.ts';
 
 const NAME = 'verify-image';
+const telemetry = new Telemetry(NAME);
 
 const HELP = `${NAME}: verify cosign / Sigstore signatures of container images before a pipeline uses them.
 
@@ -45,6 +49,7 @@ options:
   REGISTRY_TIMEOUT_SECONDS  per-request timeout (default 30)
   REPORT_DIR            folder for verify-image-report.json (optional)
   TASK_NAME             label for the metrics (default ${NAME})
+  PUSHGATEWAY_URL, CLOUDEVENTS_SINK, TELEMETRY_FAIL_CLOSED   where telemetry goes
   TEKTON_RESULTS_DIR    results folder (default /tekton/results)
 
 results: verified-images (JSON list of registry/repository@sha256:…), verified-image (the one reference when a
@@ -96,7 +101,11 @@ function parseArgs(argv: readonly string[]): { help: true } | { help: false; ima
   if (argv[0] !== '--images') throw usage('the first argument must be --images (or --help)');
   // Everything after --images is an image, even if it looks like a flag: params never become options.
   const images = argv.slice(1).filter((image) => image !== '');
-  if (images.length === 0) throw usage('give at least one image reference after --images');
+  if (images.length === 0) {
+    throw new CatalogError('USAGE_ARGS', `${inputLabel('--images')} is empty: give at least one image reference`, {
+      hint: 'pass the images to verify, e.g. images: ["registry.example.com/team/app@sha256:…"], or the result of the task that built them',
+    });
+  }
   return { help: false, images };
 }
 
@@ -152,7 +161,7 @@ function checkResultsFit(images: readonly string[], attestationRequired: boolean
 }
 
 function usage(message: string): CatalogError {
-  return new CatalogError('USAGE_ARGS', message, { hint: `run ${NAME} --help` });
+  return new CatalogError('USAGE_ARGS', message, { hint: argsHint(NAME) });
 }
 
 /**
@@ -173,7 +182,10 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
   const keyless = [env.CERTIFICATE_IDENTITY, env.CERTIFICATE_IDENTITY_REGEXP, env.CERTIFICATE_OIDC_ISSUER, env.CERTIFICATE_OIDC_ISSUER_REGEXP].some((v) => v !== '');
   if (env.PUBLIC_KEY_DIR !== '') {
     if (keyless) {
-      throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'set either a public key or a keyless policy (certificate identity and issuer), not both');
+      throw new VerificationFailure(
+        VerifyErrorCode.policyInvalid,
+        `${inputLabel('PUBLIC_KEY_DIR')} is bound and a keyless policy is set (certificate-identity or -regexp, certificate-oidc-issuer or -regexp): use one or the other, not both`,
+      );
     }
     const path = join(env.PUBLIC_KEY_DIR, env.PUBLIC_KEY_FILE);
     const { VerificationKey } = await import('../../src/sigstore/keys/public-key.ts');
@@ -184,7 +196,7 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
     throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'no policy: set certificate-identity(-regexp) and certificate-oidc-issuer(-regexp), or bind the public-key workspace');
   }
   const { KeylessPolicy } = await import('../../src/sigstore/policy/keyless-policy.ts');
-  const policy = KeylessPolicy.create({
+  const policy = await KeylessPolicy.load({
     identity: env.CERTIFICATE_IDENTITY,
     identityRegexp: env.CERTIFICATE_IDENTITY_REGEXP,
     issuer: env.CERTIFICATE_OIDC_ISSUER,
@@ -200,14 +212,17 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
   return new BundleVerifier({ trustedRoot, keyless: policy, requireTlog: env.REQUIRE_TLOG });
 }
 
+/** The params and workspaces that choose the key and trusted root files, as the pipeline author knows them. */
+const fileParams = 'workspaces public-key and trusted-root, params public-key-file and trusted-root-file';
+
 async function readSmallFile(path: string, maxBytes: number, what: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
     bytes = await process.getBuiltinModule('node:fs/promises').readFile(path);
   } catch {
-    throw new CatalogError('CONFIG_FILE', `cannot read the ${what} at ${path}`, { hint: `bind the workspace holding the ${what} and check the file name` });
+    throw new CatalogError('CONFIG_FILE', `cannot read the ${what} at ${path}`, { hint: `check that the ${what}'s workspace holds a file with the name its file-name param gives (${fileParams})` });
   }
-  if (bytes.byteLength > maxBytes) throw new CatalogError('CONFIG_FILE', `the ${what} at ${path} is larger than ${maxBytes} bytes`);
+  if (bytes.byteLength > maxBytes) throw new CatalogError('CONFIG_FILE', `the ${what} at ${path} is larger than ${maxBytes} bytes`, { hint: `bind the ${what} itself, not a bundle of files (${fileParams})` });
   return bytes;
 }
 
@@ -215,7 +230,7 @@ function plainHttpRegistries(list: string): string[] {
   const hosts = list.split(/[\s,]+/).filter(Boolean);
   for (const host of hosts) {
     if (!isLoopbackHost(host)) {
-      throw new CatalogError('CONFIG_PLAIN_HTTP', `PLAIN_HTTP_REGISTRIES lists ${quoteUntrusted(host)}, which is not a loopback host`, {
+      throw new CatalogError('CONFIG_PLAIN_HTTP', `${inputLabel('PLAIN_HTTP_REGISTRIES')} lists ${quoteUntrusted(host)}, which is not a loopback host`, {
         hint: 'plain HTTP is only for registries on 127.0.0.1, [::1] or localhost; use TLS everywhere else',
       });
     }
@@ -257,17 +272,19 @@ async function main(): Promise<number> {
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
+  telemetry.configure();
   checkResultsFit(args.images, env.ATTESTATION_PREDICATE_TYPE !== '');
-  const metrics = new MetricsRegistry();
   const { ImageVerifier } = await import('../../src/sigstore/image-verifier.ts');
   const verifier = new ImageVerifier({
     verifier: await buildVerifier(env),
     registry: {
       plainHttpRegistries: plainHttpRegistries(env.PLAIN_HTTP_REGISTRIES),
+      plainHttpSetting: 'the verify-image param "plain-http-registries" (loopback registries only)',
       trustedTokenRealms: parseTrustedRealms(env.TRUSTED_TOKEN_REALMS.split(/\s+/).filter(Boolean), REALM_SETTING),
       trustedTokenRealmsSetting: REALM_SETTING,
       timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
       ...(env.DOCKER_CONFIG_DIR === '' ? {} : { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') }),
+      dockerConfigSetting: 'the docker-config workspace (a kubernetes.io/dockerconfigjson Secret with key config.json)',
     },
     requireDigest: env.REQUIRE_DIGEST,
     ...(env.ATTESTATION_PREDICATE_TYPE === '' ? {} : { attestationPredicateType: env.ATTESTATION_PREDICATE_TYPE }),
@@ -288,14 +305,17 @@ async function main(): Promise<number> {
     } else {
       process.stderr.write(`${NAME}: REJECTED ${quoteUntrusted(outcome.input, 200)}: [${outcome.code}] ${outcome.message}\n`);
     }
-    metrics.increment(Metrics.imageVerifications, { task: env.TASK_NAME, outcome: outcome.ok ? 'verified' : 'rejected', reason: outcome.ok ? 'ok' : outcome.code });
+    telemetry.count(Metrics.imageVerifications, { task: env.TASK_NAME, outcome: outcome.ok ? 'verified' : 'rejected', reason: outcome.ok ? 'ok' : outcome.code });
+    if (outcome.ok) continue;
+    const pullError = REGISTRY_PULL_ERROR_CODES.has(outcome.code);
+    if (pullError) telemetry.count(Metrics.imagePullErrors, { task: env.TASK_NAME, image: outcome.input });
+    telemetry.record(violation(ViolationTypes.imageVerificationRejected, 'image', { task: env.TASK_NAME, image: outcome.input, code: outcome.code, message: outcome.message, pullError }));
   }
 
   if (env.REPORT_DIR !== '') {
     const report = outcomes.map((outcome) => (outcome.ok ? { verified: true, ...outcome.result } : { input: outcome.input, verified: false, code: outcome.code, message: outcome.message }));
     await writeFileAtomic(join(env.REPORT_DIR, 'verify-image-report.json'), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
   }
-  await metrics.flush();
 
   const verified = outcomes.filter((outcome): outcome is Extract<Outcome, { ok: true }> => outcome.ok).map((outcome) => outcome.result);
   if (verified.length !== outcomes.length) {
@@ -311,4 +331,4 @@ async function main(): Promise<number> {
   return ExitCode.ok;
 }
 
-await runStep(NAME, main);
+await runStep(NAME, main, { telemetry });

@@ -5,9 +5,12 @@ import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { writeStdoutSync } from '../../src/step/output.ts';
-import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+import { Metrics } from '../../src/telemetry/metrics.ts';
+import { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { violation, ViolationTypes } from '../../src/telemetry/violations.ts';
 import type { GuardMode, GuardReport } from '../../src/workspace/guard.ts';
 
 const HELP = `workspace-guard: seal, verify, police and scrub a Tekton workspace
@@ -15,13 +18,16 @@ const HELP = `workspace-guard: seal, verify, police and scrub a Tekton workspace
 usage: workspace-guard --mode MODE --target DIR [options] [-- ALLOW_GLOB...]
 
 modes
-  seal     police the workspace, write a manifest of every entry, mark it with
-           the run uid; result manifest-digest is the manifest's sha256
+  seal     police the workspace, write a manifest of every entry (with its
+           extended attributes), mark it with the run uid; result
+           manifest-digest is the manifest's sha256
   verify   police, then compare the workspace with the sealed manifest; any
            added, removed or changed entry outside the allow globs fails
-  police   fail on links leaving the workspace, setuid/setgid, devices, FIFOs,
-           sockets, world-writable entries, unexpected owners, control
-           characters in names, another run's marker, and credential files
+  police   fail on links leaving the workspace, setuid/setgid, file
+           capabilities, ACLs, devices, FIFOs, sockets, world-writable
+           entries, unexpected owners, control characters in names, another
+           run's marker, anything but the marker and manifest in
+           .tekton-workspace-guard/, and credential files
   scrub    overwrite and remove credential files, then report them
 
 options (each also read from the environment variable in brackets)
@@ -35,9 +41,12 @@ options (each also read from the environment variable in brackets)
   --allow GLOB              verify: changes allowed under GLOB (repeatable; also
                             positional after --) [ALLOW_GLOBS, one per line]
   --allowed-uids LIST       comma-separated owners allowed [ALLOWED_UIDS]
+  --compare-mtimes          seal: record, verify: compare the mtimes of files
+                            and symlinks [COMPARE_MTIMES=true|false]
   --report-dir DIR          write the full JSON report there [REPORT_DIR]
   --task-label NAME         metrics label task [TASK_LABEL]
   --workspace-label NAME    metrics label workspace [WORKSPACE_LABEL]
+  telemetry: PUSHGATEWAY_URL, CLOUDEVENTS_SINK, TELEMETRY_FAIL_CLOSED (environment)
   --help
 
 globs: * and ? within a path component, ** for any number of components;
@@ -54,11 +63,14 @@ const EnvSchema = z.object({
   EXPECTED_DIGEST: z.optional(z.string()),
   ALLOW_GLOBS: z.optional(z.string()),
   ALLOWED_UIDS: z.optional(z.string()),
+  COMPARE_MTIMES: z.optional(z.enum(['true', 'false', ''], { message: 'must be true or false' })),
   REPORT_DIR: z.optional(z.string()),
   TASK_LABEL: z.optional(z.string().check(z.maxLength(63))),
   WORKSPACE_LABEL: z.optional(z.string().check(z.maxLength(63))),
 });
 
+const NAME = 'workspace-guard';
+const telemetry = new Telemetry(NAME);
 const MODES = new Set<GuardMode>(['seal', 'verify', 'police', 'scrub']);
 const nonEmpty = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v !== '');
 
@@ -76,6 +88,7 @@ async function main(): Promise<number> {
         'expected-digest': { type: 'string' },
         allow: { type: 'string', multiple: true },
         'allowed-uids': { type: 'string' },
+        'compare-mtimes': { type: 'boolean' },
         'report-dir': { type: 'string' },
         'task-label': { type: 'string' },
         'workspace-label': { type: 'string' },
@@ -83,7 +96,7 @@ async function main(): Promise<number> {
       },
     });
   } catch (error) {
-    throw new CatalogError('USAGE_ARGS', error instanceof Error ? error.message : String(error), { hint: 'run with --help' });
+    throw new CatalogError('USAGE_ARGS', error instanceof Error ? error.message : String(error), { hint: argsHint(NAME) });
   }
   const args = parsed.values;
   if (args.help) {
@@ -91,14 +104,15 @@ async function main(): Promise<number> {
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
+  telemetry.configure();
   const mode = nonEmpty(args.mode, env.MODE);
   if (!mode || !MODES.has(mode as GuardMode)) {
-    throw new CatalogError('USAGE_MODE', `--mode must be seal, verify, police or scrub${mode ? `, not ${quoteUntrusted(mode)}` : ''}`, {
-      hint: 'run with --help',
+    throw new CatalogError('USAGE_MODE', `${inputLabel('MODE')} must be seal, verify, police or scrub${mode ? `, not ${quoteUntrusted(mode)}` : ''}`, {
+      hint: 'seal after the task that fills the workspace, verify before the next one reads it, police to check a workspace, scrub to clean one',
     });
   }
   const target = nonEmpty(args.target, env.TARGET);
-  if (!target) throw new CatalogError('USAGE_TARGET', 'no --target (TARGET) given', { hint: 'pass $(workspaces.target.path)' });
+  if (!target) throw new CatalogError('USAGE_TARGET', `no ${inputLabel('TARGET')} given`, { hint: 'bind the target workspace to the workspace to guard' });
   const manifestDir = nonEmpty(args['manifest-dir'], env.MANIFEST_DIR);
   const manifest = nonEmpty(args.manifest, env.MANIFEST) ?? (manifestDir ? join(manifestDir, 'workspace-guard-manifest.ndjson') : undefined);
   const reportDir = nonEmpty(args['report-dir'], env.REPORT_DIR);
@@ -107,6 +121,7 @@ async function main(): Promise<number> {
   const allowedUids = parseUids(nonEmpty(args['allowed-uids'], env.ALLOWED_UIDS));
   const runUid = nonEmpty(args['run-uid'], env.RUN_UID);
   const expectedDigest = nonEmpty(args['expected-digest'], env.EXPECTED_DIGEST);
+  const mtimes = args['compare-mtimes'] === true || env.COMPARE_MTIMES === 'true';
 
   // Loaded only now: --help and usage errors need none of it (the bundle puts it in a chunk of its own).
   const { WorkspaceGuard } = await import('../../src/workspace/guard.ts');
@@ -117,7 +132,8 @@ async function main(): Promise<number> {
     ...(expectedDigest ? { expectedDigest } : {}),
     allowGlobs,
     ...(allowedUids ? { allowedUids } : {}),
-    ...(reportPath ? { extraSkips: [reportPath] } : {}),
+    ...(reportDir ? { outputDirs: [reportDir] } : {}),
+    mtimes,
   });
   const report = await guard.run(mode as GuardMode);
 
@@ -127,23 +143,21 @@ async function main(): Promise<number> {
   await writeResult('summary', summarize(report));
   printReport(report);
 
-  const metrics = new MetricsRegistry();
   if (report.violations > 0) {
-    metrics.increment(
-      Metrics.workspaceAccessViolations,
-      { task: nonEmpty(args['task-label'], env.TASK_LABEL) ?? 'workspace-guard', workspace: nonEmpty(args['workspace-label'], env.WORKSPACE_LABEL) ?? 'target' },
-      report.violations,
-    );
+    const labels = { task: nonEmpty(args['task-label'], env.TASK_LABEL) ?? 'workspace-guard', workspace: nonEmpty(args['workspace-label'], env.WORKSPACE_LABEL) ?? 'target' };
+    telemetry.count(Metrics.workspaceAccessViolations, labels, report.violations);
+    for (const f of report.findings) {
+      telemetry.record(violation(ViolationTypes.workspaceAccessViolated, 'workspace', { ...labels, mode, rule: f.rule, path: f.path, ...(f.kind ? { kind: f.kind } : {}), ...(f.detail ? { detail: f.detail } : {}) }));
+    }
   }
-  await metrics.flush();
   return report.violations > 0 ? ExitCode.rejected : ExitCode.ok;
 }
 
 function parseUids(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   if (!/^\d{1,10}(,\d{1,10})*$/.test(text)) {
-    throw new CatalogError('USAGE_ALLOWED_UIDS', `allowed uids ${quoteUntrusted(text)} must be a comma-separated list of numbers`, {
-      hint: 'e.g. ALLOWED_UIDS=65532,1000',
+    throw new CatalogError('USAGE_ALLOWED_UIDS', `${inputLabel('ALLOWED_UIDS')} ${quoteUntrusted(text)} must be a comma-separated list of numbers`, {
+      hint: 'e.g. allowed-uids: "65532,1000"',
     });
   }
   return text.split(',').map(Number);
@@ -183,4 +197,4 @@ function printReport(report: GuardReport): void {
 
 // The hashing worker threads load the inspector's own module (its chunk in the bundle), never this one:
 // src/build/step-bundle-rules.ts keeps the inspector out of the files loaded at start-up.
-await runStep('workspace-guard', main);
+await runStep(NAME, main, { telemetry });

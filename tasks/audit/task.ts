@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 
 const PATH_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
 
@@ -28,8 +29,12 @@ Findings are printed grouped by file; the full report goes to the report workspa
     { name: 'report', description: 'Receives audit-report.sarif and audit-report.json.', optional: true },
   ],
   results: [
-    { name: 'findings', description: 'Number of findings not suppressed (every severity).' },
-    { name: 'summary', description: 'Short JSON: counts by severity and the most frequent rules.' },
+    { name: 'findings', description: 'Number of findings not suppressed (every severity).', bound: { kind: 'count', max: Number.MAX_SAFE_INTEGER } },
+    {
+      name: 'summary',
+      description: 'Short JSON: counts by severity and the most frequent rules.',
+      bound: { kind: 'json', maxBytes: 768, why: 'eight counts and at most 12 rule ids with their counts (summarize in steps/audit)' },
+    },
   ],
   steps: [
     {
@@ -78,7 +83,7 @@ Write the reason in the YAML, on the line above the entry: \`# tekton-audit-igno
           kind: 'TaskRun',
           metadata: { generateName: 'audit-' },
           spec: {
-            taskRef: { name: 'audit' },
+            taskRef: catalogTaskRef('audit'),
             params: [{ name: 'paths', value: ['.tekton'] }],
             workspaces: [
               { name: 'source', volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } },

@@ -1,5 +1,7 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 /**
  * The fingerprints result at its largest, escaped as in Tekton's termination
@@ -100,6 +102,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
       default: '~/.ssh',
       rule: { type: 'regex', pattern: '^(~(/[A-Za-z0-9._-]+)*|(/[A-Za-z0-9._-]+)+)/?$', maxLength: 256 },
     },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     {
@@ -160,6 +163,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
         { name: 'SSH_KNOWN_HOSTS', value: '$(params.ssh-known-hosts)' },
         { name: 'SSH_USER', value: '$(params.ssh-user)' },
         { name: 'SSH_DIR', value: '$(params.ssh-dir)' },
+        ...TELEMETRY_ENV,
       ],
     },
   ],
@@ -188,24 +192,24 @@ With \`secret-source: kubernetes-api\` the step reads the pod's service account 
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
-  name: inject-registry-push-creds
+  name: inject-git-deploy-key
 rules:
   - apiGroups: [""]
     resources: ["secrets"]
-    resourceNames: ["registry-push-creds"]   # only this Secret
+    resourceNames: ["git-deploy-key"]        # only this Secret: the one samples/taskrun-kubernetes-api.yaml reads
     verbs: ["get"]                           # never list or watch: they cannot be limited by name
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
-  name: inject-registry-push-creds
+  name: inject-git-deploy-key
 subjects:
   - kind: ServiceAccount
     name: credentials-injector
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: Role
-  name: inject-registry-push-creds
+  name: inject-git-deploy-key
 \`\`\`
 
 A 403 names the Secret and the rule to add; the response body is never printed. No cluster runs in this repository's tests: the API path is tested against a loopback HTTPS stub (self-signed CA handed to the step as \`ca.crt\`) that checks the bearer token, enforces \`resourceNames\` (403 for any other name) and answers every list with 403.
@@ -244,7 +248,9 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
 \`expires\` (default 1h, at most 24h) is written to \`.inject-credentials/expires-at\` and the manifest. Nothing deletes credentials on a timer; instead a second injection into the same workspace (from the marker the digest vouches for), cleanup and workspace-guard report credentials found after that time as a violation (exit 1, \`tekton_workspace_access_violations_total{task,workspace}\`). \`expires-at\` is for tools that do not read JSON; nothing in the catalog trusts it.
 
 ## Exit codes and telemetry
-0 ok; 1 violation (\`CREDENTIALS_WORKSPACE_NOT_EMPTY\`, \`CREDENTIALS_WORKSPACE_TAMPERED\`, \`CREDENTIALS_WORKSPACE_FOREIGN\`, \`CREDENTIALS_MARKER_INVALID\`, \`CREDENTIALS_EXPIRED\`; in cleanup, an invalid or expired marker, after the workspace has still been emptied); 2 bad params or a malformed Secret (the message names the param, or the Secret and the key, never the value); 3 failure (unwritable or full workspace, API unreachable, \`CREDENTIALS_CLEANUP_INCOMPLETE\`). Each injection counts \`tekton_credential_injections_total{secret_type,source,outcome}\`.`,
+0 ok; 1 violation (\`CREDENTIALS_WORKSPACE_NOT_EMPTY\`, \`CREDENTIALS_WORKSPACE_TAMPERED\`, \`CREDENTIALS_WORKSPACE_FOREIGN\`, \`CREDENTIALS_MARKER_INVALID\`, \`CREDENTIALS_EXPIRED\`; in cleanup, an invalid or expired marker, after the workspace has still been emptied); 2 bad params or a malformed Secret (the message names the param, or the Secret and the key, never the value); 3 failure (unwritable or full workspace, API unreachable, \`CREDENTIALS_CLEANUP_INCOMPLETE\`). Each injection counts \`tekton_credential_injections_total{secret_type,source,outcome}\` in the step log, and each violation \`tekton_workspace_access_violations_total{task,workspace}\`.
+
+${telemetryNotes('`tekton_workspace_access_violations_total{task="inject-credentials",workspace="credentials"}`', 'one `dev.hardened-tekton.workspace.access.violated.v1` event per violation (its code and message, masked like the log: never a secret)')}`,
   samples: [
     {
       file: 'pipelinerun.yaml',
@@ -285,7 +291,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
               {
                 name: 'inject-credentials',
                 runAfter: ['build'],
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [
                   { name: 'secret-name', value: 'registry-push-creds' },
                   { name: 'secret-type', value: 'kubernetes.io/dockerconfigjson' },
@@ -311,7 +317,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
             finally: [
               {
                 name: 'cleanup-credentials',
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [{ name: 'mode', value: 'cleanup' }],
                 workspaces: [{ name: 'credentials', workspace: 'credentials' }],
               },
@@ -367,7 +373,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
             tasks: [
               {
                 name: 'inject-registry-credentials',
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [
                   { name: 'secret-name', value: 'registry-push-creds' },
                   { name: 'secret-type', value: 'kubernetes.io/dockerconfigjson' },
@@ -382,7 +388,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
               {
                 name: 'inject-git-credentials',
                 runAfter: ['inject-registry-credentials'],
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [
                   { name: 'secret-name', value: 'git-tag-creds' },
                   { name: 'secret-type', value: 'kubernetes.io/basic-auth' },
@@ -408,7 +414,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
               {
                 // No digest here: Tekton skips a finally task whose params use a result of a task that failed.
                 name: 'cleanup-credentials',
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [{ name: 'mode', value: 'cleanup' }],
                 workspaces: [{ name: 'credentials', workspace: 'credentials' }],
               },
@@ -426,7 +432,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
           kind: 'TaskRun',
           metadata: { generateName: 'inject-credentials-api-' },
           spec: {
-            taskRef: { name: 'inject-credentials' },
+            taskRef: catalogTaskRef('inject-credentials'),
             serviceAccountName: 'credentials-injector',
             params: [
               { name: 'secret-source', value: 'kubernetes-api' },

@@ -1,7 +1,9 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
 import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/limits.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 const IDENTITY = 'https://github.com/my-org/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';
@@ -30,9 +32,9 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       rule: { type: 'image-reference' },
     },
     { name: 'certificate-identity', description: 'Keyless: the exact signer identity (certificate SAN), e.g. a workflow URI or an email.', default: '', rule: optionalText(1024) },
-    { name: 'certificate-identity-regexp', description: 'Keyless: a regular expression the whole identity must match (anchored for you).', default: '', rule: optionalText(1024) },
+    { name: 'certificate-identity-regexp', description: 'Keyless: an RE2 regular expression (cosign\'s syntax) the whole identity must match (anchored for you).', default: '', rule: optionalText(1024) },
     { name: 'certificate-oidc-issuer', description: 'Keyless: the exact OIDC issuer, e.g. https://token.actions.githubusercontent.com.', default: '', rule: { type: 'https-url', optional: true } },
-    { name: 'certificate-oidc-issuer-regexp', description: 'Keyless: a regular expression the whole issuer must match (anchored for you).', default: '', rule: optionalText(1024) },
+    { name: 'certificate-oidc-issuer-regexp', description: 'Keyless: an RE2 regular expression (cosign\'s syntax) the whole issuer must match (anchored for you).', default: '', rule: optionalText(1024) },
     {
       name: 'certificate-github-workflow-repository',
       description: 'Keyless, optional: the GitHub repository (owner/name) the signing workflow ran in.',
@@ -87,6 +89,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       rule: { type: 'regex', pattern: '[A-Za-z0-9.:/\\[\\] -]*', maxLength: 1024, optional: true },
     },
     { name: 'registry-timeout-seconds', description: 'Timeout per registry request.', default: '30', rule: { type: 'integer', min: 1, max: 600 } },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     { name: 'public-key', description: 'Keyed verification: holds the PEM public key (bind a ConfigMap or Secret).', optional: true, readOnly: true },
@@ -153,13 +156,14 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
         { name: 'TRUSTED_TOKEN_REALMS', value: '$(params.trusted-token-realms)' },
         { name: 'REGISTRY_TIMEOUT_SECONDS', value: '$(params.registry-timeout-seconds)' },
         { name: 'TASK_NAME', value: '$(context.task.name)' },
+        ...TELEMETRY_ENV,
       ],
       computeResources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } },
     },
   ],
   notes: `## Policy
 Give either a keyless policy or a public key, never both:
-- **Keyless:** \`certificate-identity\` *or* \`certificate-identity-regexp\`, and \`certificate-oidc-issuer\` *or* \`certificate-oidc-issuer-regexp\`. An exact identity is compared as a string. A regexp must match the **whole** value: \`https://github.com/my-org/.*\` does not match \`https://evil.example/?https://github.com/my-org/x\`. The optional \`certificate-github-workflow-*\` params are compared exactly with the Fulcio certificate extensions.
+- **Keyless:** \`certificate-identity\` *or* \`certificate-identity-regexp\`, and \`certificate-oidc-issuer\` *or* \`certificate-oidc-issuer-regexp\`. An exact identity is compared as a string. A regexp must match the **whole** value: \`https://github.com/my-org/.*\` does not match \`https://evil.example/?https://github.com/my-org/x\`. Regexps use RE2 syntax, as cosign (Go) reads them, and run in time linear in the identity's length, so no pattern can make a certificate an attacker chose hang the step; lookaround, backreferences and the \`i\` flag are refused with a message naming the param (write both cases out, e.g. \`[A-Za-z]\`). The optional \`certificate-github-workflow-*\` params are compared exactly with the Fulcio certificate extensions.
 - **Keyed:** bind \`public-key\` (a ConfigMap or Secret holding \`cosign.pub\`). Keyed signatures need a transparency-log entry unless \`require-tlog\` is \`"false"\`; keyless ones always do.
 
 An image passes when at least one signature satisfies the policy; the log names the one that did. Attestations (in-toto statements in bundles) never count as the image signature; require one with \`attestation-predicate-type\`.
@@ -178,9 +182,11 @@ The registry's answers are bounded while they are read: 4 MiB per manifest, at m
 \`verified-images\` holds \`registry/repository@sha256:…\` for each input, in order: pass these digests to the tasks that run or deploy the images, never the tags. When the run verified exactly one image, \`verified-image\` holds the same reference as plain text (\`$(tasks.verify.results.verified-image)\`); with several images it is empty, so a Pipeline can never take one image for another. The Task deliberately does not emit \`IMAGES\` or results ending in \`IMAGE_URL\`/\`IMAGE_DIGEST\` (or \`ARTIFACT_URI\`/\`ARTIFACT_DIGEST\`/\`ARTIFACT_OUTPUTS\`): Tekton Chains reads those as artifacts the TaskRun *built* and would sign them as its outputs.
 
 ## Failure, exit codes and telemetry
-0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\`.
+0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\` in the step log, and each image whose registry pull failed (REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND) to \`tekton_taskrun_image_pull_errors_total{task,image}\`.
 
-Results travel in Tekton's termination message, a few kilobytes for all of them (see Results for each one's limit): \`verified-images\` gets what the other results leave, and the step refuses, with exit 2 and before contacting any registry, a list of images whose verified references would not fit (or, when an attestation is required, more images than \`attestation-predicate-digests\` holds). Verify more images in several TaskRuns, and read the \`report\` workspace for everything about each image. With a single image, \`verified-image\` holds its reference as plain text.`,
+Results travel in Tekton's termination message, a few kilobytes for all of them (see Results for each one's limit): \`verified-images\` gets what the other results leave, and the step refuses, with exit 2 and before contacting any registry, a list of images whose verified references would not fit (or, when an attestation is required, more images than \`attestation-predicate-digests\` holds). Verify more images in several TaskRuns, and read the \`report\` workspace for everything about each image. With a single image, \`verified-image\` holds its reference as plain text.
+
+${telemetryNotes('`tekton_taskrun_image_pull_errors_total{task,image}`', 'one `dev.hardened-tekton.image.verification.rejected.v1` event per rejected image (its code, message and whether the pull failed)')}`,
   samples: [
     {
       file: 'taskrun.yaml',
@@ -191,7 +197,7 @@ Results travel in Tekton's termination message, a few kilobytes for all of them 
           kind: 'TaskRun',
           metadata: { generateName: 'verify-image-' },
           spec: {
-            taskRef: { name: 'verify-image' },
+            taskRef: catalogTaskRef('verify-image'),
             params: [
               { name: 'images', value: [SAMPLE_IMAGE] },
               { name: 'certificate-identity', value: IDENTITY },
@@ -216,7 +222,7 @@ Results travel in Tekton's termination message, a few kilobytes for all of them 
             tasks: [
               {
                 name: 'verify',
-                taskRef: { name: 'verify-image' },
+                taskRef: catalogTaskRef('verify-image'),
                 params: [
                   { name: 'images', value: ['$(params.image)'] },
                   { name: 'certificate-identity-regexp', value: 'https://github\\.com/my-org/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+' },

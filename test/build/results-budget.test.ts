@@ -21,7 +21,7 @@ const pinned = (program: string) => `registry.example.com/catalog/steps/${progra
 
 const base: TaskDefinitionInput = {
   name: 'demo',
-  version: '0.1',
+  version: '0.1.0',
   displayName: 'Demo',
   summary: 'A demo Task.',
   description: 'Longer text.',

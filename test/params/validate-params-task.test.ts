@@ -6,6 +6,7 @@ import { parseRuleSource } from '../../src/params/rule-source.ts';
 import { validateParams } from '../../src/params/validate.ts';
 import { validateAgainstCrds, validateTektonDocument } from '../../src/tekton/validate.ts';
 import { sharedPath } from '../harness/shared.ts';
+import { TELEMETRY_ENV } from '../../src/telemetry/task-params.ts';
 import definition from '../../tasks/validate-params/task.ts';
 
 const pinned = (program: string) => `registry.example.com/catalog/steps/${program}@sha256:${'c'.repeat(64)}`;
@@ -17,7 +18,7 @@ t.test('the Task passes values and elements only through args and env', async (t
   const step = definition.steps[0]!;
   t.equal(step.program, 'validate-params');
   t.equal(step.script, undefined, 'no script');
-  t.same(step.env.map((e) => e.name), ['RULES', 'TASK_NAME']);
+  t.same(step.env.map((e) => e.name), ['RULES', 'TASK_NAME', ...TELEMETRY_ENV.map((e) => e.name)]);
   t.equal(step.env.find((e) => e.name === 'TASK_NAME')?.value, '$(context.task.name)');
 });
 
@@ -46,10 +47,11 @@ t.test('emitted Task and samples are valid Tekton and validate against the CRDs'
 
 t.test('the Pipeline sample gates its build on validate with runAfter', async (t) => {
   const pipeline = definition.samples.find((s) => s.file === 'pipeline.yaml')!.documents[0] as {
-    spec: { tasks: { name: string; taskRef?: { name: string }; runAfter?: string[] }[] };
+    spec: { tasks: { name: string; taskRef?: { resolver?: string; params?: { name: string; value: string }[] }; runAfter?: string[] }[] };
   };
   const tasks = pipeline.spec.tasks;
-  const validate = tasks.find((task) => task.taskRef?.name === 'validate-params');
+  // The sample resolves validate-params from its bundle, as the README recommends.
+  const validate = tasks.find((task) => task.taskRef?.resolver === 'bundles' && task.taskRef.params?.some((p) => p.name === 'name' && p.value === 'validate-params'));
   t.ok(validate, 'the Pipeline runs validate-params');
   for (const task of tasks.filter((x) => x !== validate)) t.same(task.runAfter, [validate!.name], `${task.name} runs after validation`);
 });

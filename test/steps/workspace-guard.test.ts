@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
 import { bundleStep, writeStepBundle } from '../../src/build/bundle-step.ts';
+import { formatTaskInputs, TASK_INPUTS_ENV } from '../../src/step/task-inputs.ts';
 import { repoRoot } from '../harness/shared.ts';
-import { RUN_A, RUN_B, tempWorkspace } from '../workspace/fixtures.ts';
+import { RUN_A, RUN_B, requireXattrs, tempWorkspace } from '../workspace/fixtures.ts';
 
 // The real program as the image runs it: one esbuild bundle, run by node, worker threads included.
 const work = mkdtempSync(join(tmpdir(), 'wsg-step-'));
@@ -45,6 +46,24 @@ t.test('usage errors exit 2 without a stack trace', async (t) => {
     t.match(child.stderr, code);
     t.notMatch(child.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+t.test('inside the Task, usage errors name the Task params and workspaces, never the program\'s flags or env vars', async (t) => {
+  const ws = tempWorkspace(t);
+  const definition = (await import('../../tasks/workspace-guard/task.ts')).default;
+  const inputs = formatTaskInputs(definition.steps[0]!);
+  for (const [env, named] of [
+    [{ MODE: 'explode', TARGET: ws }, 'param "mode"'],
+    [{ MODE: 'police', TARGET: '', RUN_UID: RUN_A }, 'workspace "target"'],
+    [{ MODE: 'police', TARGET: ws, RUN_UID: RUN_A, ALLOWED_UIDS: 'root' }, 'param "allowed-uids"'],
+  ] as const) {
+    const child = await run({ ...env, [TASK_INPUTS_ENV]: inputs });
+    t.equal(child.exitCode, 2, named);
+    t.match(child.stderr, named, `the message names ${named}`);
+    t.notMatch(child.stderr, /--(mode|target|allowed-uids)\b|\b(MODE|TARGET|ALLOWED_UIDS)\b|--help/, 'and no flag, env var or --help');
+  }
+  const seal = await run({ MODE: 'seal', TARGET: ws, [TASK_INPUTS_ENV]: inputs });
+  t.match(seal.stderr, /USAGE_RUN_UID_MISSING.*\n.*hint: pass the run-uid param/, 'a missing run uid names the run-uid param');
 });
 
 t.test('seal, then verify in the next task, with results, report and metrics', async (t) => {
@@ -108,4 +127,43 @@ t.test('scrub removes credential files and names them by kind only', async (t) =
   t.throws(() => readFileSync(join(ws, '.docker/config.json')), { code: 'ENOENT' });
   t.equal(readFileSync(join(ws, 'keep.txt'), 'utf8'), 'harmless');
   t.equal((await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A })).exitCode, 0, 'clean after scrub');
+});
+
+t.test('COMPARE_MTIMES: a touched file fails a strict verify and is named', async (t) => {
+  const ws = tempWorkspace(t);
+  const state = tempWorkspace(t, 'wsg-state-');
+  writeFileSync(join(ws, 'out.js'), 'built\n');
+  const seal = await run({ MODE: 'seal', TARGET: ws, RUN_UID: RUN_A, MANIFEST_DIR: state, COMPARE_MTIMES: 'true' });
+  t.equal(seal.exitCode, 0, seal.stderr);
+  utimesSync(join(ws, 'out.js'), new Date('2030-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+  const verify = await run({ MODE: 'verify', TARGET: ws, RUN_UID: RUN_A, MANIFEST_DIR: state, EXPECTED_DIGEST: seal.result('manifest-digest'), COMPARE_MTIMES: 'true' });
+  t.equal(verify.exitCode, 1);
+  t.match(verify.stderr, /mtime-changed: "out\.js" \(\d{4}-\d\d-\d\dT[\d:]+\.\d{9}Z -> 2030-01-01T00:00:00\.000000000Z\)/);
+  const bad = await run({ MODE: 'seal', TARGET: ws, RUN_UID: RUN_A, COMPARE_MTIMES: 'yes' });
+  t.equal(bad.exitCode, 2, 'only true or false');
+  t.match(bad.stderr, /COMPARE_MTIMES: must be true or false/);
+});
+
+t.test('a hook planted in the reserved folder fails the step; a report folder inside the target is a usage error', async (t) => {
+  const ws = tempWorkspace(t);
+  writeFileSync(join(ws, 'file'), 'x');
+  mkdirSync(join(ws, '.tekton-workspace-guard/hooks'), { recursive: true });
+  writeFileSync(join(ws, '.tekton-workspace-guard/hooks/post-checkout'), '#!/bin/sh\n', { mode: 0o755 });
+  const police = await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A });
+  t.equal(police.exitCode, 1);
+  t.match(police.stderr, /reserved-folder: "\.tekton-workspace-guard\/hooks"/);
+  t.match(police.stderr, /reserved-folder: "\.tekton-workspace-guard\/hooks\/post-checkout"/);
+  const inside = await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A, REPORT_DIR: join(ws, 'reports') });
+  t.equal(inside.exitCode, 2);
+  t.match(inside.stderr, /USAGE_OUTPUT_INSIDE_TARGET/);
+});
+
+t.test('a file capability fails the step by name', async (t) => {
+  const ws = tempWorkspace(t);
+  if (!(await requireXattrs(t, ws))) return;
+  writeFileSync(join(ws, 'ping'), '\x7fELF');
+  await execa('setcap', ['cap_net_raw+ep', join(ws, 'ping')]);
+  const police = await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A });
+  t.equal(police.exitCode, 1);
+  t.match(police.stderr, /file-capability: "ping" \(security\.capability grants privileges when the file runs\)/);
 });
