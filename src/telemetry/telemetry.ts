@@ -53,8 +53,9 @@ export class Telemetry {
   }
 
   async flush(): Promise<void> {
-    const stderr = this.stderrStream ?? process.stderr;
-    await this.metrics.flush(this.env, stderr);
+    // process.stderr only once a line is written: a run that counted nothing (--help, a valid set) never builds it.
+    const stderr = () => this.stderrStream ?? process.stderr;
+    if (this.metrics.exposition() !== '') await this.metrics.flush(this.env, stderr());
     const config = this.config;
     if (config === undefined || !hasSink(config)) return;
     const body = this.metrics.pushBody();
@@ -87,7 +88,7 @@ export class Telemetry {
       });
     }
     const verdict = failed ? `telemetry not delivered, the step goes on (${TelemetryParam.failClosed} is "false")` : 'telemetry';
-    stderr.write(`${this.program}: ${verdict}: ${described.join('; ')}\n`);
-    await drain(stderr);
+    stderr().write(`${this.program}: ${verdict}: ${described.join('; ')}\n`);
+    await drain(stderr());
   }
 }
