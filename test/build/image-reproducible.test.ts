@@ -2,9 +2,11 @@ import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { bundleStep } from '../../src/build/bundle-step.ts';
 import { buildStepImage } from '../../src/build/image.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import type { ImageManifest } from '../../src/oci/media-types.ts';
+import { repoRoot } from '../harness/shared.ts';
 import { bundleProgram, freshLayerCache, repoCacheDir } from '../harness/step-image.ts';
 
 const EPOCH = 1_700_000_000;
@@ -89,4 +91,20 @@ t.test('program names must be DNS-1123 labels', async (t) => {
       `rejects ${JSON.stringify(bad)}`,
     );
   }
+});
+
+t.test('a step bundled twice (entry and chunks) gives the same image, on both architectures', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'image-split-'));
+  t.teardown(() => rm(work, { recursive: true, force: true }));
+  const digests = [];
+  for (const name of ['first', 'second']) {
+    // Each bundling is its own esbuild run: chunk names must come out the same from the content alone.
+    const bundle = await bundleStep(repoRoot, 'verify-image');
+    const layout = await OciLayout.create(join(work, name));
+    const image = await buildStepImage({ layout, program: 'verify-image', bundle: bundle.files, cacheDir: repoCacheDir, sourceDateEpoch: EPOCH });
+    digests.push({ index: image.index.digest, platforms: image.platforms.map((p) => [p.arch, p.manifest.digest]), files: bundle.files.length });
+  }
+  t.ok(digests[0]!.files > 1, `the bundle is split (${digests[0]!.files} files)`);
+  t.same(digests[1], digests[0], 'same index and per-platform manifest digests');
+  t.same(digests[0]!.platforms.map(([arch]) => arch), ['amd64', 'arm64']);
 });
