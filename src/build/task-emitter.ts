@@ -1,5 +1,5 @@
 import { CatalogError } from '../errors.ts';
-import { formatResultLimits, RESULT_LIMITS_ENV } from '../step/results.ts';
+import { formatResultLimits, formatSharedResultLimit, RESULT_LIMITS_ENV, RESULT_SHARED_ENV } from '../step/results.ts';
 import type { TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
 import { stepEntrypoint } from './image.ts';
@@ -44,15 +44,19 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
         { hint: 'Tekton pastes substitutions into the script as code; pass the value through env or args instead' },
       );
     }
-    if (step.env.some((variable) => variable.name === RESULT_LIMITS_ENV)) {
-      throw new CatalogError('BUILD_RESERVED_ENV', `Task ${definition.name}, step ${step.name}: ${RESULT_LIMITS_ENV} is set by the generator`, {
+    const reserved = step.env.find((variable) => variable.name === RESULT_LIMITS_ENV || variable.name === RESULT_SHARED_ENV);
+    if (reserved) {
+      throw new CatalogError('BUILD_RESERVED_ENV', `Task ${definition.name}, step ${step.name}: ${reserved.name} is set by the generator`, {
         hint: 'declare each result with its bound instead',
       });
     }
   }
   const budget = assertResultsFit(definition);
   // Every step's termination message carries all results written so far, so every step checks against every bound.
-  const limitsEnv = budget.results.length > 0 ? [{ name: RESULT_LIMITS_ENV, value: formatResultLimits(budget.results) }] : [];
+  const limitsEnv = [
+    ...(budget.results.length > 0 ? [{ name: RESULT_LIMITS_ENV, value: formatResultLimits(budget.results) }] : []),
+    ...(budget.shared ? [{ name: RESULT_SHARED_ENV, value: formatSharedResultLimit(budget.shared) }] : []),
+  ];
   const steps = definition.steps.map((step) => {
     const resolved = resolveImage(step.program);
     const image = typeof resolved === 'string' ? { reference: resolved, command: stepEntrypoint(step.program) } : resolved;
@@ -116,6 +120,7 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
             results: definition.results.map((result) => ({
               name: result.name,
               type: result.type,
+              ...(result.properties ? { properties: Object.fromEntries(result.properties.map((key) => [key, { type: 'string' }])) } : {}),
               description: result.description,
             })),
           }
