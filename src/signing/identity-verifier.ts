@@ -32,7 +32,7 @@ export async function identityVerifier(input: IdentityVerifierInput, published: 
     const key = VerificationKey.fromPem(await readBounded(input.publicKeyPath, MAX_PUBLIC_KEY_BYTES, 'public key'), input.publicKeyPath);
     return new BundleVerifier({ trustedRoot, key, requireTlog: input.requireTlog ?? true });
   }
-  const keyless = KeylessPolicy.create({ identity: input.identity ?? published.identity, issuer: input.issuer ?? published.issuer });
+  const keyless = await KeylessPolicy.load({ identity: input.identity ?? published.identity, issuer: input.issuer ?? published.issuer });
   return new BundleVerifier({ trustedRoot, keyless });
 }
 

@@ -1,15 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { MANIFEST_PATH as CREDENTIALS_MANIFEST_PATH, readCredentialsMarker } from '../credentials/marker.ts';
+import { openFolderBeneath, type FolderHandle } from './beneath.ts';
 import { Rule, FindingList, type Finding } from './findings.ts';
 import { GlobSet } from './glob.ts';
-import { ManifestReader, ManifestWriter, MANIFEST_FORMAT, toManifestEntry, type ManifestEntry } from './manifest.ts';
+import { ManifestReader, ManifestWriter, MANIFEST_FORMAT, toManifestEntry, type ManifestEntry, type ManifestXattr } from './manifest.ts';
 import { DEFAULT_MANIFEST_NAME, RESERVED_DIR, RUN_UID_PATTERN, ensureReservedDir, readMarker, writeMarker } from './marker.ts';
 import { PreorderMerge } from './preorder.ts';
-import { Police } from './police.ts';
+import { Police, type PoliceOptions } from './police.ts';
+import { ReservedFolder } from './reserved.ts';
 import { scrubFile, type ScrubTarget } from './scrub.ts';
-import { WorkspaceWalker, type WalkEntry } from './walker.ts';
+import { WorkspaceWalker, type WalkEntry, type WalkOptions } from './walker.ts';
 import type { CredentialKind } from './detectors.ts';
 
 export type GuardMode = 'seal' | 'verify' | 'police' | 'scrub';
@@ -27,8 +29,12 @@ export interface GuardOptions {
   allowGlobs?: readonly string[];
   /** Owners allowed for entries; undefined skips the owner check. */
   allowedUids?: readonly number[];
-  /** Other files the step writes that may sit inside the tree (e.g. its report): never walked. */
-  extraSkips?: readonly string[];
+  /** Other folders the step writes into (its report folder): never inside the target. */
+  outputDirs?: readonly string[];
+  /** Strict mode: seal records, and verify compares, the mtimes of files and symlinks. */
+  mtimes?: boolean;
+  /** The getfattr binary (tests); defaults to /usr/bin/getfattr, as in the image. */
+  xattrTool?: string;
   threads?: number;
   /** Test seam forwarded to the walker. */
   beforeOpen?: (path: string) => void;
@@ -60,11 +66,9 @@ const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 export class WorkspaceGuard {
   readonly root: string;
   readonly manifestPath: string;
+  /** True when the manifest is kept in the reserved folder (no manifest workspace bound). */
+  readonly manifestInReserved: boolean;
   private readonly options: GuardOptions;
-  private readonly skipPaths: Set<string>;
-  private readonly skipTempPrefixes: string[];
-  /** Components in the deepest skipped path: deeper entries are never asked about. */
-  private skipDepth = 0;
 
   constructor(options: GuardOptions) {
     this.options = options;
@@ -74,18 +78,21 @@ export class WorkspaceGuard {
         hint: 'pass $(context.pipelineRun.uid) from the Pipeline',
       });
     }
-    this.manifestPath = resolve(options.manifestPath ?? join(this.root, RESERVED_DIR, DEFAULT_MANIFEST_NAME));
-    this.skipPaths = new Set();
-    this.skipTempPrefixes = [];
-    for (const file of [this.manifestPath, ...(options.extraSkips ?? [])]) {
-      const inside = relative(this.root, resolve(file));
-      if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) continue;
-      const rel = inside.split(sep).join('/');
-      this.skipPaths.add(rel);
-      this.skipDepth = Math.max(this.skipDepth, rel.split('/').length);
-      // Temp files written next to it (see ManifestWriter / writeFileAtomic).
-      const parent = dirname(rel) === '.' ? '' : `${dirname(rel)}/`;
-      this.skipTempPrefixes.push(`${parent}.${basename(rel)}.tmp-`, `${rel}.tmp-`);
+    const reservedManifest = join(this.root, RESERVED_DIR, DEFAULT_MANIFEST_NAME);
+    this.manifestPath = resolve(options.manifestPath ?? reservedManifest);
+    this.manifestInReserved = this.manifestPath === reservedManifest;
+    // The guard skips nothing it walks: what it writes must live outside the target, or be the reserved folder's manifest.
+    if (!this.manifestInReserved && isWithin(this.root, this.manifestPath)) {
+      throw new CatalogError('USAGE_MANIFEST_INSIDE_TARGET', `manifest ${quoteUntrusted(this.manifestPath, 200)} is inside the workspace it describes`, {
+        hint: 'bind a separate manifest workspace, or leave it unbound to keep the manifest in .tekton-workspace-guard/',
+      });
+    }
+    for (const dir of options.outputDirs ?? []) {
+      if (isWithin(this.root, resolve(dir))) {
+        throw new CatalogError('USAGE_OUTPUT_INSIDE_TARGET', `report folder ${quoteUntrusted(dir, 200)} is inside the target workspace`, {
+          hint: 'bind the report workspace to a folder outside the target',
+        });
+      }
     }
   }
 
@@ -94,33 +101,61 @@ export class WorkspaceGuard {
     const findings = new FindingList();
     this.checkMarker(findings, runUid, false);
     await this.checkInjectedCredentials(findings);
-    if (this.manifestPath.startsWith(join(this.root, RESERVED_DIR) + sep)) ensureReservedDir(this.root);
+    if (this.manifestInReserved) ensureReservedDir(this.root);
     else mkdirSync(dirname(this.manifestPath), { recursive: true });
-    const writer = new ManifestWriter(this.manifestPath, { format: MANIFEST_FORMAT, runUid });
+    const mtimes = this.options.mtimes === true;
+    // In the reserved folder the manifest is written through a descriptor of
+    // the folder opened without following links: a planted symlink in its
+    // place cannot send the write elsewhere.
+    let folder: FolderHandle | undefined;
+    let writer: ManifestWriter | undefined;
+    try {
+      folder = this.manifestInReserved ? openFolderBeneath(this.root, RESERVED_DIR) : undefined;
+      writer = new ManifestWriter(folder ? `${folder.base}${DEFAULT_MANIFEST_NAME}` : this.manifestPath, { format: MANIFEST_FORMAT, runUid, mtimes });
+    } catch (error) {
+      folder?.close();
+      folder = undefined;
+      // A reserved folder that cannot be opened as one is already a finding:
+      // walk on to report everything else, with nothing to write.
+      if (findings.total === 0) throw error;
+    }
     const counts = emptyCounts();
     try {
-      const police = new Police(findings, this.policeOptions());
-      const reserved = reservedTracker();
-      const walker = this.walker();
+      const own = writer?.identity();
+      const ownPath = this.manifestInReserved && writer ? `${RESERVED_DIR}/${basename(writer.tempPath)}` : undefined;
+      const check = this.entryChecks(findings);
+      const walker = this.walker({
+        mtimes,
+        skip: (path, id) => path === ownPath && id.dev === own?.dev && id.ino === own.ino,
+        skipDepth: 2,
+      });
       for await (const batch of walker.batches()) for (const entry of batch) {
-        police.inspect(entry);
+        const reserved = check.inspect(entry);
         count(counts, entry);
         // After the first violation no manifest will be committed: stop writing one.
-        if (!reserved(entry) && findings.total === 0) writer.add(toManifestEntry(entry));
+        if (reserved || findings.total > 0 || !writer) continue;
+        if (!entry.xattrs) {
+          throw new CatalogError('WORKSPACE_XATTRS_UNKNOWN', `the extended attributes of ${quoteUntrusted(entry.path, 200)} were not read`, {
+            hint: 'this is a bug in workspace-guard: nothing was sealed',
+          });
+        }
+        writer.add(toManifestEntry(entry));
       }
-      police.finish(walker.problems);
+      check.finish(walker.problems);
+      if (findings.total > 0 || !writer) {
+        // A manifest is evidence of a clean workspace: none is written for a dirty one.
+        writer?.abort();
+        return this.report('seal', findings, counts, { runUid });
+      }
+      const manifestDigest = writer.commit();
+      writeMarker(this.root, runUid);
+      return this.report('seal', findings, counts, { runUid, manifestPath: this.manifestPath, manifestDigest });
     } catch (error) {
-      writer.abort();
+      writer?.abort();
       throw error;
+    } finally {
+      folder?.close();
     }
-    if (findings.total > 0) {
-      // A manifest is evidence of a clean workspace: none is written for a dirty one.
-      writer.abort();
-      return this.report('seal', findings, counts, { runUid });
-    }
-    const manifestDigest = writer.commit();
-    writeMarker(this.root, runUid);
-    return this.report('seal', findings, counts, { runUid, manifestPath: this.manifestPath, manifestDigest });
   }
 
   async verify(): Promise<GuardReport> {
@@ -144,7 +179,7 @@ export class WorkspaceGuard {
     const counts = emptyCounts();
     let allowedChanges = 0;
     const reader = new ManifestReader(this.manifestPath, expected);
-    const police = new Police(findings, this.policeOptions());
+    const check = this.entryChecks(findings);
     const sealed = reader.entries();
     const record = (finding: Finding) => {
       if (allow.matches(finding.path)) allowedChanges++;
@@ -160,12 +195,17 @@ export class WorkspaceGuard {
     };
     try {
       let old = advance();
-      const reserved = reservedTracker();
-      const walker = this.walker();
+      // The header is read with the first line. Until the digest is checked
+      // at the end nothing in it is trusted; a forged one fails there.
+      const mtimes = reader.header?.mtimes === true;
+      if (this.options.mtimes && reader.header && !mtimes) {
+        findings.add({ rule: Rule.mtimesNotSealed, path: '.', detail: 'compare-mtimes is on, but seal did not record mtimes; seal with compare-mtimes too' });
+      }
+      const walker = this.walker({ mtimes });
       for await (const batch of walker.batches()) for (const entry of batch) {
-        police.inspect(entry);
+        const reserved = check.inspect(entry);
         count(counts, entry);
-        if (reserved(entry)) continue;
+        if (reserved) continue;
         merge.setRight(entry.depth, entry.name);
         let order = old.done ? 1 : merge.compare();
         while (order < 0 && !old.done) {
@@ -174,7 +214,7 @@ export class WorkspaceGuard {
           order = old.done ? 1 : merge.compare();
         }
         if (order === 0 && !old.done) {
-          compareEntry(old.value, toManifestEntry(entry), record);
+          compareEntry(old.value, toManifestEntry(entry), entry, record);
           old = advance();
         } else {
           record({ rule: Rule.added, path: entry.path, detail: entry.type });
@@ -184,7 +224,7 @@ export class WorkspaceGuard {
         record({ rule: Rule.removed, path: old.value.path });
         old = advance();
       }
-      police.finish(walker.problems);
+      check.finish(walker.problems);
     } catch (error) {
       if (!(error instanceof CatalogError)) throw error;
       if (error.code === 'WORKSPACE_MANIFEST_DIGEST_MISMATCH' || error.code === 'WORKSPACE_MANIFEST_MALFORMED') {
@@ -212,20 +252,22 @@ export class WorkspaceGuard {
     this.checkMarker(findings, runUid, false);
     await this.checkInjectedCredentials(findings);
     const counts = emptyCounts();
-    const police = new Police(findings, this.policeOptions());
+    const check = this.entryChecks(findings);
     const walker = this.walker();
     for await (const batch of walker.batches()) for (const entry of batch) {
-      police.inspect(entry);
+      check.inspect(entry);
       count(counts, entry);
     }
-    police.finish(walker.problems);
+    check.finish(walker.problems);
     return this.report('police', findings, counts, { runUid });
   }
 
   /**
    * Removes every file holding credential material, then reports what was
    * removed. Other police findings still fail the step: scrub makes a
-   * workspace safe to hand over, it does not bless one.
+   * workspace safe to hand over, it does not bless one. That includes
+   * anything planted in the reserved folder: scrub removes only what it can
+   * prove is credential material, never a tree it merely did not expect.
    */
   async scrub(): Promise<GuardReport> {
     const runUid = this.options.runUid;
@@ -234,8 +276,7 @@ export class WorkspaceGuard {
     await this.checkInjectedCredentials(findings);
     const counts = emptyCounts();
     const targets: (ScrubTarget & { kinds: CredentialKind[] })[] = [];
-    const police = new Police(findings, {
-      ...this.policeOptions(),
+    const check = this.entryChecks(findings, {
       onCredential: (entry: WalkEntry) => {
         const kinds = (entry.credentials ?? []).map((hit) => hit.kind);
         if (!entry.exactName || targets.length >= 100_000) {
@@ -247,10 +288,10 @@ export class WorkspaceGuard {
     });
     const walker = this.walker();
     for await (const batch of walker.batches()) for (const entry of batch) {
-      police.inspect(entry);
+      check.inspect(entry);
       count(counts, entry);
     }
-    police.finish(walker.problems);
+    check.finish(walker.problems);
     const scrubbed: NonNullable<GuardReport['scrubbed']> = [];
     for (const target of targets) {
       const outcome = scrubFile(this.root, target);
@@ -273,17 +314,52 @@ export class WorkspaceGuard {
     }
   }
 
-  private walker(): WorkspaceWalker {
+  private walker(extra: Pick<WalkOptions, 'mtimes' | 'skip' | 'skipDepth'> = {}): WorkspaceWalker {
     return new WorkspaceWalker(this.root, {
       ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
       ...(this.options.beforeOpen ? { beforeOpen: this.options.beforeOpen } : {}),
-      skip: (path) => this.skipPaths.has(path) || this.skipTempPrefixes.some((prefix) => path.startsWith(prefix)),
-      skipDepth: this.skipDepth,
+      ...(this.options.xattrTool !== undefined ? { xattrTool: this.options.xattrTool } : {}),
+      ...extra,
     });
   }
 
-  private policeOptions() {
-    return this.options.allowedUids ? { allowedUids: new Set(this.options.allowedUids) } : {};
+  /**
+   * What every mode checks on every entry: the police rules, the reserved
+   * folder's contents, and that no folder the step writes into is part of
+   * the tree. `inspect` returns true for reserved entries (never sealed or compared).
+   */
+  private entryChecks(findings: FindingList, extra: Pick<PoliceOptions, 'onCredential'> = {}) {
+    const police = new Police(findings, { ...(this.options.allowedUids ? { allowedUids: new Set(this.options.allowedUids) } : {}), ...extra });
+    const reserved = new ReservedFolder(findings, { manifestInside: this.manifestInReserved });
+    const outputs = this.outputFolders();
+    return {
+      inspect: (entry: WalkEntry): boolean => {
+        police.inspect(entry);
+        if (outputs.size > 0 && entry.type === 'dir') {
+          const label = outputs.get(`${entry.dev}:${entry.ino}`);
+          if (label) {
+            findings.add({ rule: Rule.guardStateInTarget, path: entry.path, detail: `is ${label}; bind it to a folder outside the target` });
+          }
+        }
+        return reserved.inspect(entry);
+      },
+      finish: (problems: WorkspaceWalker['problems']) => police.finish(problems),
+    };
+  }
+
+  /**
+   * The folders the step writes into, by inode: a workspace bound twice
+   * (the same volume as target and as manifest) cannot be told by its path.
+   */
+  private outputFolders(): Map<string, string> {
+    const folders = new Map<string, string>();
+    const add = (path: string, label: string) => {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (stat?.isDirectory()) folders.set(`${stat.dev}:${stat.ino}`, label);
+    };
+    if (!this.manifestInReserved) add(dirname(this.manifestPath), 'the manifest workspace');
+    for (const dir of this.options.outputDirs ?? []) add(resolve(dir), 'the report workspace');
+    return folders;
   }
 
   private requireRunUid(mode: GuardMode): string {
@@ -301,6 +377,13 @@ export class WorkspaceGuard {
    * a manifest that cannot be read is never trusted: both are violations.
    */
   private async checkInjectedCredentials(findings: FindingList): Promise<void> {
+    // Only a regular file is opened: a FIFO planted there would block the open forever.
+    const state = lstatSync(join(this.root, dirname(CREDENTIALS_MANIFEST_PATH)), { throwIfNoEntry: false });
+    const marker = state?.isDirectory() ? lstatSync(join(this.root, CREDENTIALS_MANIFEST_PATH), { throwIfNoEntry: false }) : undefined;
+    if (marker && !marker.isFile()) {
+      findings.add({ rule: Rule.credentialsMarkerInvalid, path: CREDENTIALS_MANIFEST_PATH, detail: 'is not a regular file' });
+      return;
+    }
     try {
       const status = await readCredentialsMarker(this.root);
       if (status?.expired) {
@@ -342,20 +425,13 @@ export class WorkspaceGuard {
   }
 }
 
-/**
- * Recognises entries of the reserved folder (marker, manifest): policed like
- * any other, never sealed or compared. In preorder the folder's subtree runs
- * until the next top-level entry, so depth and name suffice.
- */
-function reservedTracker(): (entry: WalkEntry) => boolean {
-  let inside = false;
-  return (entry) => {
-    if (entry.depth <= 1) inside = entry.depth === 1 && entry.name === RESERVED_DIR;
-    return inside;
-  };
+/** True when `path` is `root` or below it. */
+function isWithin(root: string, path: string): boolean {
+  const inside = relative(root, path);
+  return inside === '' || (!inside.startsWith('..') && !isAbsolute(inside));
 }
 
-function compareEntry(old: ManifestEntry, now: ManifestEntry, record: (f: Finding) => void): void {
+function compareEntry(old: ManifestEntry, now: ManifestEntry, live: WalkEntry, record: (f: Finding) => void): void {
   const path = now.path;
   if (old.type !== now.type) {
     record({ rule: Rule.typeChanged, path, detail: `${old.type} -> ${now.type}` });
@@ -365,6 +441,38 @@ function compareEntry(old: ManifestEntry, now: ManifestEntry, record: (f: Findin
   if (old.type === 'symlink' && old.target !== now.target) record({ rule: Rule.symlinkRetargeted, path });
   if (old.mode !== now.mode) record({ rule: Rule.modeChanged, path, detail: `${old.mode} -> ${now.mode}` });
   if (old.uid !== now.uid || old.gid !== now.gid) record({ rule: Rule.ownerChanged, path, detail: `${old.uid}:${old.gid} -> ${now.uid}:${now.gid}` });
+  // Unread attributes are a finding already (xattrs-unreadable).
+  if (live.xattrs) {
+    const change = xattrChange(old.xattrs ?? [], now.xattrs ?? []);
+    if (change) record({ rule: Rule.xattrsChanged, path, detail: change });
+  }
+  if (old.mtime !== undefined && old.mtime !== now.mtime) {
+    record({ rule: Rule.mtimeChanged, path, detail: `${formatNs(old.mtime)} -> ${now.mtime === undefined ? 'unknown' : formatNs(now.mtime)}` });
+  }
+}
+
+/** Names added, removed and changed, or undefined when both lists are equal. */
+function xattrChange(old: readonly ManifestXattr[], now: readonly ManifestXattr[]): string | undefined {
+  if (old.length === now.length && old.every(([name, sha], i) => now[i]![0] === name && now[i]![1] === sha)) return undefined;
+  const before = new Map(old);
+  const after = new Map(now);
+  const parts: string[] = [];
+  const list = (label: string, names: string[]) => {
+    if (names.length > 0) parts.push(`${label} ${names.slice(0, 5).map((name) => quoteUntrusted(name)).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`);
+  };
+  list('added', [...after.keys()].filter((name) => !before.has(name)));
+  list('removed', [...before.keys()].filter((name) => !after.has(name)));
+  list('changed', [...after.keys()].filter((name) => before.has(name) && before.get(name) !== after.get(name)));
+  return parts.join('; ');
+}
+
+/** An mtime for people: ISO time with the nanoseconds kept. */
+function formatNs(ns: string): string {
+  const value = BigInt(ns);
+  const seconds = value / 1_000_000_000n - (value < 0n && value % 1_000_000_000n !== 0n ? 1n : 0n);
+  const rest = value - seconds * 1_000_000_000n;
+  const iso = new Date(Number(seconds) * 1000).toISOString().replace(/\.000Z$/, '');
+  return `${iso}.${rest.toString().padStart(9, '0')}Z`;
 }
 
 function emptyCounts(): GuardReport['counts'] {

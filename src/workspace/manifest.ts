@@ -3,6 +3,7 @@ import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameS
 import { basename, dirname, join } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { PreorderPaths, PreorderValidator } from './preorder.ts';
+import { compareNames } from './paths.ts';
 import type { EntryType, WalkEntry } from './walker.ts';
 
 /**
@@ -15,15 +16,26 @@ import type { EntryType, WalkEntry } from './walker.ts';
  * Keys are written in a fixed order, names and symlink targets are JSON
  * strings (so newlines and controls are escaped), and the manifest digest is
  * sha256 over the exact bytes. Two seals of the same tree give
- * byte-identical manifests, and one tree has exactly one manifest.
+ * byte-identical manifests, and one tree has exactly one manifest: the
+ * reader refuses any line that is not exactly what the writer would write.
+ *
+ * v3 adds each entry's extended attributes (name and sha256 of the value,
+ * sorted by name) and, when sealed in strict mode, the mtime of files and
+ * symlinks in nanoseconds; the header says whether mtimes were recorded.
  */
-export const MANIFEST_FORMAT = 'tekton-workspace-guard/manifest/v2';
+export const MANIFEST_FORMAT = 'tekton-workspace-guard/manifest/v3';
+const OLDER_FORMATS = new Set(['tekton-workspace-guard/manifest/v1', 'tekton-workspace-guard/manifest/v2']);
 
 export interface ManifestHeader {
   format: typeof MANIFEST_FORMAT;
   /** The PipelineRun that sealed the workspace. */
   runUid: string;
+  /** Strict mode: files and symlinks carry their mtime. */
+  mtimes: boolean;
 }
+
+/** An extended attribute as recorded: [name, hex sha256 of the value]. */
+export type ManifestXattr = [name: string, sha256: string];
 
 export interface ManifestEntry {
   /** Folders above the entry: 0 for the workspace root, 1 for its children. */
@@ -40,6 +52,10 @@ export interface ManifestEntry {
   size?: number;
   sha256?: string;
   target?: string;
+  /** Nanoseconds since the epoch, decimal (strict mode; files and symlinks). */
+  mtime?: string;
+  /** Sorted by name; absent when there are none. */
+  xattrs?: ManifestXattr[];
 }
 
 export function toManifestEntry(entry: WalkEntry): ManifestEntry {
@@ -57,7 +73,13 @@ export function toManifestEntry(entry: WalkEntry): ManifestEntry {
     if (entry.sha256) out.sha256 = entry.sha256;
   }
   if (entry.type === 'symlink' && entry.target !== undefined) out.target = entry.target;
+  if (entry.mtime !== undefined) out.mtime = entry.mtime;
+  if (entry.xattrs && entry.xattrs.length > 0) out.xattrs = entry.xattrs.map((x) => [x.name, x.sha256]);
   return out;
+}
+
+export function headerLine(header: ManifestHeader): string {
+  return `${JSON.stringify({ format: header.format, runUid: header.runUid, mtimes: header.mtimes })}\n`;
 }
 
 export function formatMode(mode: number): string {
@@ -75,6 +97,8 @@ export function manifestLine(entry: ManifestEntry): string {
   if (entry.size !== undefined) line += `,"size":${entry.size}`;
   if (entry.sha256 !== undefined) line += `,"sha256":"${entry.sha256}"`;
   if (entry.target !== undefined) line += `,"target":${JSON.stringify(entry.target)}`;
+  if (entry.mtime !== undefined) line += `,"mtime":"${entry.mtime}"`;
+  if (entry.xattrs !== undefined) line += `,"xattrs":[${entry.xattrs.map(([name, sha256]) => `[${JSON.stringify(name)},"${sha256}"]`).join(',')}]`;
   return `${line}}\n`;
 }
 
@@ -99,7 +123,13 @@ export class ManifestWriter {
     this.path = path;
     this.tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     this.fd = openSync(this.tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    this.append(`${JSON.stringify({ format: header.format, runUid: header.runUid })}\n`);
+    this.append(headerLine(header));
+  }
+
+  /** The temp file's inode: the walk recognises it by this, not by its name alone. */
+  identity(): { dev: number; ino: number } {
+    const stat = fstatSync(this.fd);
+    return { dev: stat.dev, ino: stat.ino };
   }
 
   add(entry: ManifestEntry): void {
@@ -209,14 +239,14 @@ export class ManifestReader {
           const newline = pending.indexOf(10, start);
           if (newline === -1) break;
           lineNumber++;
-          const line = pending.toString('utf8', start, newline);
+          const line = pending.toString('utf8', start, newline + 1);
           start = newline + 1;
           try {
             if (lineNumber === 1) {
               this.header = parseHeader(line);
               continue;
             }
-            const entry = parseEntry(line, lineNumber);
+            const entry = parseEntry(line, lineNumber, this.header!);
             const wrong = order.check(entry.depth, entry.name, entry.type === 'dir');
             if (wrong) throw malformedLine(lineNumber, wrong);
             entry.path = paths.next(entry.depth, entry.name);
@@ -268,12 +298,25 @@ function malformedLine(line: number, rule: string): CatalogError {
 
 function parseHeader(line: string): ManifestHeader {
   const value = JSON.parse(line) as Partial<ManifestHeader>;
+  if (typeof value?.format === 'string' && OLDER_FORMATS.has(value.format)) {
+    throw new CatalogError('WORKSPACE_MANIFEST_MALFORMED', `manifest line 1 is an older ${quoteUntrusted(value.format)} header, which records no extended attributes`, {
+      hint: 'seal the workspace again with this version of workspace-guard before verifying it',
+    });
+  }
   if (value?.format !== MANIFEST_FORMAT) throw malformedLine(1, `is not a ${MANIFEST_FORMAT} header`);
   if (typeof value.runUid !== 'string') throw malformedLine(1, 'has no runUid');
-  return { format: MANIFEST_FORMAT, runUid: value.runUid };
+  if (typeof value.mtimes !== 'boolean') throw malformedLine(1, 'does not say whether mtimes were recorded');
+  const header: ManifestHeader = { format: MANIFEST_FORMAT, runUid: value.runUid, mtimes: value.mtimes };
+  if (headerLine(header) !== line) throw malformedLine(1, 'is not in canonical form');
+  return header;
 }
 
-function parseEntry(line: string, lineNumber: number): ManifestEntry {
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const MTIME = /^-?(?:0|[1-9][0-9]{0,19})$/;
+/** Linux limits an attribute name to 255 bytes. */
+const MAX_XATTR_NAME_BYTES = 255;
+
+function parseEntry(line: string, lineNumber: number, header: ManifestHeader): ManifestEntry {
   const value = JSON.parse(line) as Record<string, unknown>;
   const bad = (field: string) => malformedLine(lineNumber, `has an invalid ${field}`);
   if (typeof value !== 'object' || value === null) throw bad('entry');
@@ -303,7 +346,34 @@ function parseEntry(line: string, lineNumber: number): ManifestEntry {
     if (typeof value.target !== 'string') throw bad('target');
     entry.target = value.target;
   }
+  if (value.mtime !== undefined) {
+    if (typeof value.mtime !== 'string' || !MTIME.test(value.mtime)) throw bad('mtime');
+    entry.mtime = value.mtime;
+  }
+  if (value.xattrs !== undefined) entry.xattrs = parseXattrs(value.xattrs, bad);
+  // Fields belong to types: a size on a folder or a target on a file is not a walk of any tree.
+  const isFile = entry.type === 'file';
+  if ((entry.size !== undefined) !== isFile || (entry.sha256 !== undefined && !isFile)) throw bad('size or sha256 for its type');
+  if (entry.target !== undefined && entry.type !== 'symlink') throw bad('target for its type');
+  const timed = header.mtimes && (isFile || entry.type === 'symlink');
+  if ((entry.mtime !== undefined) !== timed) throw bad(header.mtimes ? 'mtime (strict mode records one for files and symlinks only)' : 'mtime (not sealed in strict mode)');
+  if (manifestLine(entry) !== line) throw malformedLine(lineNumber, 'is not in canonical form');
   return entry;
+}
+
+function parseXattrs(value: unknown, bad: (field: string) => CatalogError): ManifestXattr[] {
+  if (!Array.isArray(value) || value.length === 0) throw bad('xattrs');
+  const out: ManifestXattr[] = [];
+  for (const item of value as unknown[]) {
+    if (!Array.isArray(item) || item.length !== 2) throw bad('xattrs');
+    const [name, sha256] = item as unknown[];
+    if (typeof name !== 'string' || name === '' || name.includes('\0') || Buffer.byteLength(name) > MAX_XATTR_NAME_BYTES) throw bad('xattr name');
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw bad('xattr digest');
+    const previous = out[out.length - 1];
+    if (previous && compareNames(previous[0], name) >= 0) throw bad('xattrs order (sorted by name, each once)');
+    out.push([name, sha256]);
+  }
+  return out;
 }
 
 /** The root is "."; any other name is one non-empty path component. */

@@ -6,7 +6,8 @@ import { openFolderBeneath } from './beneath.ts';
 /**
  * The run marker: `.tekton-workspace-guard/run` in the workspace holds the
  * uid of the PipelineRun that sealed it. The folder is reserved: its
- * entries are policed like any other but never sealed or compared.
+ * entries are policed like any other, never sealed or compared, and it may
+ * hold nothing but the marker and the manifest (see reserved.ts).
  */
 export const RESERVED_DIR = '.tekton-workspace-guard';
 export const MARKER_NAME = 'run';
@@ -14,7 +15,7 @@ export const DEFAULT_MANIFEST_NAME = 'manifest.ndjson';
 
 /** PipelineRun uids are UUIDs; accept any short token of that alphabet. */
 export const RUN_UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const MAX_MARKER_BYTES = 256;
+export const MAX_MARKER_BYTES = 256;
 
 export type MarkerState = { state: 'absent' } | { state: 'present'; runUid: string } | { state: 'invalid'; detail: string };
 

@@ -2,6 +2,7 @@ import { credentialKindByName } from './detectors.ts';
 import { Rule, type FindingList } from './findings.ts';
 import { ROOT_PATH, hasControlCharacter, parentOf } from './paths.ts';
 import type { WalkEntry, WalkProblem } from './walker.ts';
+import { xattrViolation } from './xattr-rules.ts';
 
 export interface PoliceOptions {
   /** Owners allowed for every entry but the root; undefined skips the owner check. */
@@ -45,6 +46,13 @@ export class Police {
         entry.problem.kind === 'vanished' ? Rule.vanishedDuringWalk : entry.problem.kind === 'changed' ? Rule.changedDuringWalk : Rule.unreadable;
       add({ rule, path, detail: entry.problem.detail });
       if (entry.type === 'unknown') return;
+    }
+    if (entry.xattrProblem) add({ rule: Rule.xattrsUnreadable, path, detail: entry.xattrProblem });
+    if (entry.xattrs) {
+      for (const xattr of entry.xattrs) {
+        const violation = xattrViolation(xattr);
+        if (violation) add({ rule: violation.rule, path, detail: violation.detail });
+      }
     }
     switch (entry.type) {
       case 'fifo':

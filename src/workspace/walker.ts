@@ -1,9 +1,10 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, type BigIntStats, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { InspectorPool, defaultThreads, type InspectionSlot } from './inspector.ts';
 import type { CredentialHit } from './detectors.ts';
 import { ROOT_PATH, decodeName, joinRelative } from './paths.ts';
+import { XattrReader, type Xattr, type XattrSlot } from './xattrs.ts';
 
 export type EntryType = 'dir' | 'file' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
@@ -33,6 +34,16 @@ export interface WalkEntry {
   /** Regular files: hex sha256 of the content. */
   sha256?: string;
   credentials?: CredentialHit[];
+  /**
+   * Extended attributes, sorted by name (security.selinux left out).
+   * Undefined when they could not be read: then this entry or an earlier
+   * one carries `xattrProblem`, or its name already is a finding.
+   */
+  xattrs?: Xattr[];
+  /** Why extended attributes could not be read (a finding). */
+  xattrProblem?: string;
+  /** With `mtimes`: files and symlinks, nanoseconds since the epoch as a decimal string. */
+  mtime?: string;
   /** False when the name's bytes are not valid UTF-8 (the path is then a lossy display). */
   exactName: boolean;
   problem?: WalkProblem;
@@ -42,12 +53,17 @@ export interface WalkOptions {
   /** Worker threads for hashing; 0 hashes on the calling thread. */
   threads?: number;
   /**
-   * Entries neither recorded nor descended into, e.g. the manifest being
-   * written. Asked only for entries at most `skipDepth` deep, so a deep tree
-   * never has its long paths read.
+   * Entries neither yielded nor descended into: only the manifest the guard
+   * is writing, recognised by path and inode after the lstat. Asked only for
+   * entries at most `skipDepth` deep, so a deep tree never has its long
+   * paths read.
    */
-  skip?: (path: string) => boolean;
+  skip?: (path: string, identity: { dev: number; ino: number }) => boolean;
   skipDepth?: number;
+  /** Record nanosecond mtimes of files and symlinks (strict mode). */
+  mtimes?: boolean;
+  /** The getfattr binary that reads extended attributes. */
+  xattrTool?: string;
   /** Test seam: runs after an entry's lstat and before a file or folder is opened. */
   beforeOpen?: (path: string) => void;
 }
@@ -101,6 +117,7 @@ interface Frame {
 interface Produced {
   entry: WalkEntry;
   inspection?: InspectionSlot;
+  xattrs?: XattrSlot | undefined;
   /** The folder the inspected file is opened through; released once settled. */
   folder?: FolderHandle | undefined;
 }
@@ -120,6 +137,9 @@ interface Produced {
  * - Per file the walking thread does one lstat. Opening, reading, hashing,
  *   scanning and the closing fstat run on the inspector pool's threads,
  *   which check that the file they opened is the one lstat saw.
+ * - Extended attributes of every entry are read by getfattr in batches,
+ *   through the same folder descriptors (see xattrs.ts); an entry leaves
+ *   the window only once its batch is back.
  * - Memory: the largest single folder listing, the folder stack, and a
  *   window of files being hashed. Entries stream out; the tree is never held.
  */
@@ -149,11 +169,12 @@ export class WorkspaceWalker {
    * waiting on a worker, so the consumer's work overlaps the hashing.
    */
   async *batches(): AsyncGenerator<WalkEntry[]> {
+    const xattrs = new XattrReader(this.options.xattrTool, this.useFds);
     const pool = new InspectorPool(this.options.threads ?? defaultThreads());
     const window: Produced[] = [];
     let head = 0;
     let out: WalkEntry[] = [];
-    const tree = this.walkTree(pool);
+    const tree = this.walkTree(pool, xattrs);
     try {
       let walking = true;
       while (walking || head < window.length) {
@@ -162,18 +183,22 @@ export class WorkspaceWalker {
           if (next.done) {
             walking = false;
             pool.drain();
+            xattrs.flush();
           } else {
             window.push(next.value);
           }
           if (walking && window.length - head < WINDOW) continue;
         }
         const produced = window[head]!;
-        if (produced.inspection && !produced.inspection.result) {
+        const hashing = produced.inspection && !produced.inspection.result;
+        const reading = produced.xattrs && !produced.xattrs.done;
+        if (hashing || reading) {
           if (out.length > 0) {
             yield out;
             out = [];
           }
-          await pool.settle(produced.inspection);
+          if (hashing) await pool.settle(produced.inspection!);
+          if (reading) await xattrs.settle(produced.xattrs!);
         }
         window[head++] = undefined as unknown as Produced;
         out.push(finish(produced));
@@ -192,12 +217,15 @@ export class WorkspaceWalker {
       // Every file handed out is opened and closed by the pool before it
       // stops; only then may the folders they are opened through close.
       await pool.close();
+      // The same for the folders getfattr looks into.
+      await xattrs.close();
       for (let i = head; i < window.length; i++) window[i]?.folder?.release();
     }
   }
 
-  private *walkTree(pool: InspectorPool): Generator<Produced> {
-    const rootStat = lstatSync(this.root, { throwIfNoEntry: false });
+  private *walkTree(pool: InspectorPool, xattrs: XattrReader): Generator<Produced> {
+    const bigint = this.options.mtimes === true;
+    const rootStat = lstatSync(this.root, { throwIfNoEntry: false, bigint });
     if (!rootStat || !rootStat.isDirectory()) {
       throw new CatalogError('USAGE_TARGET_NOT_DIRECTORY', `workspace ${quoteUntrusted(this.root, 200)} is not a directory`, {
         hint: 'pass the workspace path ($(workspaces.<name>.path)) as the target; a symlink is not accepted',
@@ -207,7 +235,7 @@ export class WorkspaceWalker {
     try {
       const rootEntry = toEntry(ROOT_PATH, 0, ROOT_PATH, rootStat, true);
       const rootFrame = this.openFolder(rootEntry, this.root, rootStat);
-      yield { entry: rootEntry };
+      yield { entry: rootEntry, xattrs: rootFrame && xattrs.submit(rootFrame.handle, '.', `${this.root}/.`) };
       if (!rootFrame) return;
       stack.push(rootFrame);
       while (stack.length > 0) {
@@ -220,12 +248,11 @@ export class WorkspaceWalker {
         const { name, exact } = decodeName(raw);
         const path = joinRelative(frame.path, name);
         const depth = frame.depth + 1;
-        if (this.options.skip && depth <= (this.options.skipDepth ?? Infinity) && this.options.skip(path)) continue;
         // A string path is cheaper for fs calls; raw bytes only when the name is not UTF-8.
         const location = exact && typeof frame.base === 'string' ? frame.base + name : Buffer.concat([Buffer.from(frame.base), raw]);
-        let stat: Stats | undefined;
+        let stat: Stats | BigIntStats | undefined;
         try {
-          stat = lstatSync(location, { throwIfNoEntry: false });
+          stat = lstatSync(location, { throwIfNoEntry: false, bigint });
         } catch (error) {
           yield { entry: problemEntry(path, depth, name, exact, 'unreadable', errorCode(error)) };
           continue;
@@ -235,6 +262,9 @@ export class WorkspaceWalker {
           continue;
         }
         const entry = toEntry(path, depth, name, stat, exact);
+        if (this.options.skip && depth <= (this.options.skipDepth ?? Infinity) && this.options.skip(path, entry)) continue;
+        // Names that are not UTF-8 cannot be passed to getfattr; they are findings already.
+        const attributes = exact ? xattrs.submit(frame.handle, name, location) : undefined;
         if (entry.type === 'file') {
           this.options.beforeOpen?.(path);
           const hint = depth > 1 ? `${frame.name}/${name}` : name;
@@ -242,30 +272,30 @@ export class WorkspaceWalker {
           const inspection = pool.submit({
             location,
             hint,
-            dev: stat.dev,
-            ino: stat.ino,
-            size: stat.size,
-            mtimeMs: stat.mtimeMs,
-            ctimeMs: stat.ctimeMs,
+            dev: entry.dev,
+            ino: entry.ino,
+            size: entry.size,
+            mtimeMs: milliseconds(stat, 'mtime'),
+            ctimeMs: milliseconds(stat, 'ctime'),
           });
-          yield { entry, inspection, folder };
+          yield { entry, inspection, folder, xattrs: attributes };
         } else if (entry.type === 'symlink') {
           try {
             entry.target = decodeName(readlinkSync(location, { encoding: 'buffer' })).name;
           } catch (error) {
             entry.problem = errorProblem(errorCode(error));
           }
-          yield { entry };
+          yield { entry, xattrs: attributes };
         } else if (entry.type === 'dir') {
           this.options.beforeOpen?.(path);
           const child = this.openFolder(entry, location, stat);
-          yield { entry };
+          yield { entry, xattrs: attributes };
           if (child) {
             stack.push(child);
             this.enforceFdBudget(stack);
           }
         } else {
-          yield { entry };
+          yield { entry, xattrs: attributes };
         }
       }
     } finally {
@@ -274,7 +304,7 @@ export class WorkspaceWalker {
   }
 
   /** Opens and lists a folder; on failure records the problem on its entry and returns undefined. */
-  private openFolder(entry: WalkEntry, location: string | Buffer, stat: Stats): Frame | undefined {
+  private openFolder(entry: WalkEntry, location: string | Buffer, stat: Stats | BigIntStats): Frame | undefined {
     let fd: number | undefined;
     try {
       let base: string | Buffer;
@@ -282,7 +312,7 @@ export class WorkspaceWalker {
       if (this.useFds) {
         fd = openSync(location, O_DIR);
         const opened = fstatSync(fd);
-        if (opened.dev !== stat.dev || opened.ino !== stat.ino) {
+        if (opened.dev !== entry.dev || opened.ino !== entry.ino) {
           closeQuietly(fd);
           entry.problem = { kind: 'changed', detail: 'was replaced while being walked' };
           return undefined;
@@ -295,7 +325,7 @@ export class WorkspaceWalker {
       }
       listing.sort(Buffer.compare);
       const handle = fd === undefined ? undefined : new FolderHandle(fd);
-      return { path: entry.path, depth: entry.depth, name: entry.name, handle, base, names: listing, index: 0, dev: stat.dev, ino: stat.ino };
+      return { path: entry.path, depth: entry.depth, name: entry.name, handle, base, names: listing, index: 0, dev: entry.dev, ino: entry.ino };
     } catch (error) {
       if (fd !== undefined) closeQuietly(fd);
       entry.problem = errorProblem(errorCode(error));
@@ -341,6 +371,13 @@ function finish(produced: Produced): WalkEntry {
   const entry = produced.entry;
   produced.folder?.release();
   produced.folder = undefined;
+  const attributes = produced.xattrs;
+  if (attributes) {
+    if (attributes.xattrs) entry.xattrs = attributes.xattrs;
+    if (attributes.problem) entry.xattrProblem = attributes.problem;
+    // Gone by the time getfattr looked: one finding, whichever part of the walk noticed first.
+    if (attributes.vanished) entry.problem ??= { kind: 'vanished', detail: 'vanished while its extended attributes were read' };
+  }
   const result = produced.inspection?.result;
   if (!result) return entry;
   if (result.sha256) entry.sha256 = result.sha256;
@@ -365,7 +402,7 @@ function ownFdDir(): string {
   return '/proc/self/fd/';
 }
 
-export function entryType(stat: Stats): EntryType {
+export function entryType(stat: Stats | BigIntStats): EntryType {
   if (stat.isFile()) return 'file';
   if (stat.isDirectory()) return 'dir';
   if (stat.isSymbolicLink()) return 'symlink';
@@ -376,21 +413,44 @@ export function entryType(stat: Stats): EntryType {
   return 'unknown';
 }
 
-function toEntry(path: string, depth: number, name: string, stat: Stats, exactName: boolean): WalkEntry {
-  return {
+/** Plain or bigint stats (strict mode) become the same numbers; a bigint stat also gives the exact mtime. */
+function toEntry(path: string, depth: number, name: string, stat: Stats | BigIntStats, exactName: boolean): WalkEntry {
+  const entry: WalkEntry = {
     path,
     depth,
     name,
     type: entryType(stat),
-    mode: stat.mode & 0o7777,
-    uid: stat.uid,
-    gid: stat.gid,
-    size: stat.size,
-    nlink: stat.nlink,
-    dev: stat.dev,
-    ino: stat.ino,
+    mode: Number(stat.mode) & 0o7777,
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    size: Number(stat.size),
+    nlink: Number(stat.nlink),
+    dev: Number(stat.dev),
+    ino: Number(stat.ino),
     exactName,
   };
+  const exact = (stat as Partial<BigIntStats>).mtimeNs;
+  if (exact !== undefined && (entry.type === 'file' || entry.type === 'symlink')) entry.mtime = exact.toString();
+  return entry;
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/**
+ * A time in milliseconds exactly as node's plain stats compute it
+ * (seconds * 1e3 + nanoseconds / 1e6, in doubles), so a bigint lstat and a
+ * plain fstat of an unchanged file agree to the last bit.
+ */
+export function milliseconds(stat: Stats | BigIntStats, which: 'mtime' | 'ctime'): number {
+  if ((stat as Partial<BigIntStats>).mtimeNs === undefined) return (stat as Stats)[`${which}Ms`];
+  const ns = (stat as BigIntStats)[`${which}Ns`];
+  let seconds = ns / NS_PER_S;
+  let rest = ns % NS_PER_S;
+  if (rest < 0n) {
+    seconds -= 1n;
+    rest += NS_PER_S;
+  }
+  return Number(seconds) * 1e3 + Number(rest) / 1e6;
 }
 
 function problemEntry(path: string, depth: number, name: string, exactName: boolean, kind: WalkProblem['kind'], detail: string): WalkEntry {

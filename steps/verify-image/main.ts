@@ -189,7 +189,7 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
   if (!keyless) {
     throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'no policy: set certificate-identity(-regexp) and certificate-oidc-issuer(-regexp), or bind the public-key workspace');
   }
-  const policy = KeylessPolicy.create({
+  const policy = await KeylessPolicy.load({
     identity: env.CERTIFICATE_IDENTITY,
     identityRegexp: env.CERTIFICATE_IDENTITY_REGEXP,
     issuer: env.CERTIFICATE_OIDC_ISSUER,

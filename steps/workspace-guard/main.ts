@@ -15,13 +15,16 @@ const HELP = `workspace-guard: seal, verify, police and scrub a Tekton workspace
 usage: workspace-guard --mode MODE --target DIR [options] [-- ALLOW_GLOB...]
 
 modes
-  seal     police the workspace, write a manifest of every entry, mark it with
-           the run uid; result manifest-digest is the manifest's sha256
+  seal     police the workspace, write a manifest of every entry (with its
+           extended attributes), mark it with the run uid; result
+           manifest-digest is the manifest's sha256
   verify   police, then compare the workspace with the sealed manifest; any
            added, removed or changed entry outside the allow globs fails
-  police   fail on links leaving the workspace, setuid/setgid, devices, FIFOs,
-           sockets, world-writable entries, unexpected owners, control
-           characters in names, another run's marker, and credential files
+  police   fail on links leaving the workspace, setuid/setgid, file
+           capabilities, ACLs, devices, FIFOs, sockets, world-writable
+           entries, unexpected owners, control characters in names, another
+           run's marker, anything but the marker and manifest in
+           .tekton-workspace-guard/, and credential files
   scrub    overwrite and remove credential files, then report them
 
 options (each also read from the environment variable in brackets)
@@ -35,6 +38,8 @@ options (each also read from the environment variable in brackets)
   --allow GLOB              verify: changes allowed under GLOB (repeatable; also
                             positional after --) [ALLOW_GLOBS, one per line]
   --allowed-uids LIST       comma-separated owners allowed [ALLOWED_UIDS]
+  --compare-mtimes          seal: record, verify: compare the mtimes of files
+                            and symlinks [COMPARE_MTIMES=true|false]
   --report-dir DIR          write the full JSON report there [REPORT_DIR]
   --task-label NAME         metrics label task [TASK_LABEL]
   --workspace-label NAME    metrics label workspace [WORKSPACE_LABEL]
@@ -54,6 +59,7 @@ const EnvSchema = z.object({
   EXPECTED_DIGEST: z.string().optional(),
   ALLOW_GLOBS: z.string().optional(),
   ALLOWED_UIDS: z.string().optional(),
+  COMPARE_MTIMES: z.enum(['true', 'false', ''], { message: 'must be true or false' }).optional(),
   REPORT_DIR: z.string().optional(),
   TASK_LABEL: z.string().max(63).optional(),
   WORKSPACE_LABEL: z.string().max(63).optional(),
@@ -76,6 +82,7 @@ async function main(): Promise<number> {
         'expected-digest': { type: 'string' },
         allow: { type: 'string', multiple: true },
         'allowed-uids': { type: 'string' },
+        'compare-mtimes': { type: 'boolean' },
         'report-dir': { type: 'string' },
         'task-label': { type: 'string' },
         'workspace-label': { type: 'string' },
@@ -107,6 +114,7 @@ async function main(): Promise<number> {
   const allowedUids = parseUids(nonEmpty(args['allowed-uids'], env.ALLOWED_UIDS));
   const runUid = nonEmpty(args['run-uid'], env.RUN_UID);
   const expectedDigest = nonEmpty(args['expected-digest'], env.EXPECTED_DIGEST);
+  const mtimes = args['compare-mtimes'] === true || env.COMPARE_MTIMES === 'true';
 
   const guard = new WorkspaceGuard({
     root: target,
@@ -115,7 +123,8 @@ async function main(): Promise<number> {
     ...(expectedDigest ? { expectedDigest } : {}),
     allowGlobs,
     ...(allowedUids ? { allowedUids } : {}),
-    ...(reportPath ? { extraSkips: [reportPath] } : {}),
+    ...(reportDir ? { outputDirs: [reportDir] } : {}),
+    mtimes,
   });
   const report = await guard.run(mode as GuardMode);
 

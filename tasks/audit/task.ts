@@ -28,8 +28,12 @@ Findings are printed grouped by file; the full report goes to the report workspa
     { name: 'report', description: 'Receives audit-report.sarif and audit-report.json.', optional: true },
   ],
   results: [
-    { name: 'findings', description: 'Number of findings not suppressed (every severity).' },
-    { name: 'summary', description: 'Short JSON: counts by severity and the most frequent rules.' },
+    { name: 'findings', description: 'Number of findings not suppressed (every severity).', bound: { kind: 'count', max: Number.MAX_SAFE_INTEGER } },
+    {
+      name: 'summary',
+      description: 'Short JSON: counts by severity and the most frequent rules.',
+      bound: { kind: 'json', maxBytes: 768, why: 'eight counts and at most 12 rule ids with their counts (summarize in steps/audit)' },
+    },
   ],
   steps: [
     {

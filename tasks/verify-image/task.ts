@@ -32,9 +32,9 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       rule: { type: 'image-reference' },
     },
     { name: 'certificate-identity', description: 'Keyless: the exact signer identity (certificate SAN), e.g. a workflow URI or an email.', default: '', rule: optionalText(1024) },
-    { name: 'certificate-identity-regexp', description: 'Keyless: a regular expression the whole identity must match (anchored for you).', default: '', rule: optionalText(1024) },
+    { name: 'certificate-identity-regexp', description: 'Keyless: an RE2 regular expression (cosign\'s syntax) the whole identity must match (anchored for you).', default: '', rule: optionalText(1024) },
     { name: 'certificate-oidc-issuer', description: 'Keyless: the exact OIDC issuer, e.g. https://token.actions.githubusercontent.com.', default: '', rule: { type: 'https-url', optional: true } },
-    { name: 'certificate-oidc-issuer-regexp', description: 'Keyless: a regular expression the whole issuer must match (anchored for you).', default: '', rule: optionalText(1024) },
+    { name: 'certificate-oidc-issuer-regexp', description: 'Keyless: an RE2 regular expression (cosign\'s syntax) the whole issuer must match (anchored for you).', default: '', rule: optionalText(1024) },
     {
       name: 'certificate-github-workflow-repository',
       description: 'Keyless, optional: the GitHub repository (owner/name) the signing workflow ran in.',
@@ -169,7 +169,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
   ],
   notes: `## Policy
 Give either a keyless policy or a public key, never both:
-- **Keyless:** \`certificate-identity\` *or* \`certificate-identity-regexp\`, and \`certificate-oidc-issuer\` *or* \`certificate-oidc-issuer-regexp\`. An exact identity is compared as a string. A regexp must match the **whole** value: \`https://github.com/my-org/.*\` does not match \`https://evil.example/?https://github.com/my-org/x\`. The optional \`certificate-github-workflow-*\` params are compared exactly with the Fulcio certificate extensions.
+- **Keyless:** \`certificate-identity\` *or* \`certificate-identity-regexp\`, and \`certificate-oidc-issuer\` *or* \`certificate-oidc-issuer-regexp\`. An exact identity is compared as a string. A regexp must match the **whole** value: \`https://github.com/my-org/.*\` does not match \`https://evil.example/?https://github.com/my-org/x\`. Regexps use RE2 syntax, as cosign (Go) reads them, and run in time linear in the identity's length, so no pattern can make a certificate an attacker chose hang the step; lookaround, backreferences and the \`i\` flag are refused with a message naming the param (write both cases out, e.g. \`[A-Za-z]\`). The optional \`certificate-github-workflow-*\` params are compared exactly with the Fulcio certificate extensions.
 - **Keyed:** bind \`public-key\` (a ConfigMap or Secret holding \`cosign.pub\`). Keyed signatures need a transparency-log entry unless \`require-tlog\` is \`"false"\`; keyless ones always do.
 
 An image passes when at least one signature satisfies the policy; the log names the one that did. Attestations (in-toto statements in bundles) never count as the image signature; require one with \`attestation-predicate-type\`.

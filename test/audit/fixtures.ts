@@ -445,7 +445,7 @@ spec:
             image: registry.example.com/tools/deploy@${DIGEST}
             env: [{name: IMAGE, value: $(params.image)}]
       params:
-        - {name: image, value: $(tasks.verify.results.verified-image)}
+        - {name: image, value: $(tasks.verify.results.verified-digest)}
 `),
     line: 19,
     negative: pipeline(`    - name: verify

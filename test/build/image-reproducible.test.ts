@@ -27,10 +27,19 @@ t.test('two clean builds give identical digests and identical blobs', async (t) 
     t.teardown(cache.cleanup);
     const layout = await OciLayout.create(join(work, name));
     const image = await buildStepImage({ layout, program: 'repro', bundle: program, cacheDir: cache.dir, sourceDateEpoch: EPOCH });
-    builds.push({ layout, image });
+    // workspace-guard also carries its own Debian packages (getfattr): that layer must be reproducible too.
+    const guard = await buildStepImage({ layout, program: 'workspace-guard', bundle: other, cacheDir: cache.dir, sourceDateEpoch: EPOCH });
+    builds.push({ layout, image, guard });
   }
   const [first, second] = builds as [(typeof builds)[0], (typeof builds)[0]];
   t.equal(second.image.index.digest, first.image.index.digest, 'index digest');
+  t.equal(second.guard.index.digest, first.guard.index.digest, 'index digest of an image with step packages');
+  for (const platform of first.guard.platforms) {
+    const layers = (await first.layout.readJson<ImageManifest>(platform.manifest.digest)).layers.map((l) => l.digest);
+    const plain = (await first.layout.readJson<ImageManifest>(first.image.platforms.find((p) => p.arch === platform.arch)!.manifest.digest)).layers.map((l) => l.digest);
+    t.equal(layers.length, 4, `${platform.arch}: base, node, step packages, program`);
+    t.same(layers.slice(0, 2), plain.slice(0, 2), `${platform.arch}: the runtime layers are the same as every other image's`);
+  }
   t.same(
     second.image.platforms.map((p) => [p.arch, p.manifest.digest]),
     first.image.platforms.map((p) => [p.arch, p.manifest.digest]),

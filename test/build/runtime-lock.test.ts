@@ -25,6 +25,18 @@ t.test('the committed lock pins node at the devDependency version and every Debi
   }
 });
 
+t.test('only workspace-guard has packages of its own: attr (getfattr) and libattr1, per architecture', async (t) => {
+  t.same(Object.keys(lock.stepPackages ?? {}), ['workspace-guard']);
+  for (const arch of ['amd64', 'arm64'] as const) {
+    const debs = lock.stepPackages!['workspace-guard']![arch];
+    t.same(debs.map((deb) => deb.package), ['attr', 'libattr1']);
+    t.ok(debs.every((deb) => deb.architecture === arch), `${arch} packages are for ${arch}`);
+  }
+  const bad = clone() as unknown as { stepPackages: Record<string, unknown> };
+  bad.stepPackages['../escape'] = bad.stepPackages['workspace-guard'];
+  t.throws(() => parseRuntimeLock(bad), { code: 'RUNTIME_LOCK_INVALID', message: /stepPackages/ }, 'keys are step program names');
+});
+
 t.test('a malformed lock is refused with the field named', async (t) => {
   const bad = clone() as unknown as { debs: { amd64: { sha256: string }[] } };
   bad.debs.amd64[0]!.sha256 = 'not-a-digest';

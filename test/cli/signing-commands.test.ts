@@ -43,7 +43,7 @@ t.test('usage mistakes exit 2 with one line, no stack and no key material', asyn
     { args: ['verify-catalog', 'registry.example.com/x:1', '--public-key', '/nonexistent.pub'], code: /CONFIG_FILE/ },
     { args: ['policy', '--kind', 'opa'], code: /USAGE_POLICY/ },
     { args: ['policy', '--public-key', 'k.pub', '--certificate-identity', 'x'], code: /USAGE_POLICY/ },
-    { args: ['policy', '--registry', 'Not A Registry'], code: /CONFIG_REGISTRY/ },
+    { args: ['policy', '--registry', 'Not A Registry'], code: /USAGE_REGISTRY/ },
   ];
   for (const c of cases) {
     const result = await run(c.args, c.env);

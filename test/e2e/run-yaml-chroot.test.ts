@@ -58,6 +58,10 @@ t.test('every tests/run.yaml runs in the harness as on a cluster', async (t) => 
         t.equal(results.verify?.['manifest-digest'], results.seal?.['manifest-digest'], 'verify checked the digest the seal returned');
         t.same(['seal', 'verify', 'police'].map((task) => results[task]?.violations), ['0', '0', '0']);
       }
+      if (name === 'audit') {
+        t.equal(results['audit-run']?.findings, '0', 'the hardened Task audits clean');
+        t.match(results['audit-run']?.summary, /"errors":0,"warnings":0,"notes":0/);
+      }
       if (name === 'inject-credentials') {
         t.same(Object.keys(JSON.parse(results['inject-credentials-run']?.fingerprints ?? '{}')), ['docker/config.json'], 'only the scoped docker config');
       }

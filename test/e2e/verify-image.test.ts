@@ -227,7 +227,7 @@ if (missing !== undefined) {
       setup: async () => {
         const image = await newImage();
         await legacyKeyless(image, { ...WHO, identity: `https://evil.test/https://github.com/org/repo/x` });
-        return { ref: byDigest(image), verifier: verifierFor(keyless({ identityRegexp: 'https://github\\.com/org/.*', issuer: WHO.issuer })) };
+        return { ref: byDigest(image), verifier: verifierFor(new BundleVerifier({ trustedRoot, keyless: await KeylessPolicy.load({ identityRegexp: 'https://github\\.com/org/.*', issuer: WHO.issuer }) })) };
       },
     },
     {
@@ -245,7 +245,7 @@ if (missing !== undefined) {
       setup: async () => {
         const image = await newImage();
         await bundleKeyless(image, { ...WHO, issuer: `${WHO.issuer}.evil.test` });
-        return { ref: byDigest(image), verifier: verifierFor(keyless({ identity: WHO.identity, issuerRegexp: 'https://token\\.actions\\.githubusercontent\\.com' })) };
+        return { ref: byDigest(image), verifier: verifierFor(new BundleVerifier({ trustedRoot, keyless: await KeylessPolicy.load({ identity: WHO.identity, issuerRegexp: 'https://token\\.actions\\.githubusercontent\\.com' }) })) };
       },
     },
     {

@@ -84,14 +84,16 @@ export function containerEnvironment(imageEnv: readonly string[] | undefined, en
 // Runs inside the new mount namespace as root: the root bound onto itself, the mounts on it, then the root made
 // read-only. A bind mount copies the read-only flag of the mount its source lives on, so the writable mounts are made
 // while the root is still writable; remounting the root read-only afterwards changes that one mount only.
+// Binds are recursive: a test may back a workspace with a tmpfs mounted inside the rootfs (an emptyDir with
+// medium: Memory), and a plain bind would hide it behind the empty folder underneath.
 const MOUNT_SCRIPT = `set -eu
 mount=$1; root=$2; shift 2
-"$mount" --bind "$root" "$root"
+"$mount" --rbind "$root" "$root"
 readonly=""
 while [ "$1" != "--" ]; do
   # The runtime makes a missing mount point inside whatever is mounted above it (e.g. /workspace/<name> in /workspace).
   if [ -d "$2" ]; then mkdir -p "$root$3"; elif [ ! -e "$root$3" ]; then mkdir -p "$(dirname "$root$3")"; : > "$root$3"; fi
-  "$mount" --bind "$2" "$root$3"
+  "$mount" --rbind "$2" "$root$3"
   if [ "$1" = ro ]; then readonly="$readonly $root$3"; fi
   shift 3
 done

@@ -1,7 +1,7 @@
 // Inside a catalog Task, each result is checked against the bound its Task
 // declares (TEKTON_CATALOG_RESULT_LIMITS, written by the generator), counted
 // as Tekton's termination message counts it: JSON-escaped.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ t.test('without declared limits, the 1024-byte default applies', async (t) => {
   t.equal(resultLimit('anything'), 1024);
 });
 
-function withEnv(t: Parameters<Parameters<typeof t.test>[1]>[0], values: Record<string, string>): void {
+function withEnv(t: Test, values: Record<string, string>): void {
   const before = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
   Object.assign(process.env, values);
   t.teardown(() => {

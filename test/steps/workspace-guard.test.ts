@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
 import { bundleStep } from '../../src/build/bundle-step.ts';
 import { repoRoot } from '../harness/shared.ts';
-import { RUN_A, RUN_B, tempWorkspace } from '../workspace/fixtures.ts';
+import { RUN_A, RUN_B, requireXattrs, tempWorkspace } from '../workspace/fixtures.ts';
 
 // The real program as the image runs it: one esbuild bundle, run by node, worker threads included.
 const work = mkdtempSync(join(tmpdir(), 'wsg-step-'));
@@ -110,4 +110,43 @@ t.test('scrub removes credential files and names them by kind only', async (t) =
   t.throws(() => readFileSync(join(ws, '.docker/config.json')), { code: 'ENOENT' });
   t.equal(readFileSync(join(ws, 'keep.txt'), 'utf8'), 'harmless');
   t.equal((await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A })).exitCode, 0, 'clean after scrub');
+});
+
+t.test('COMPARE_MTIMES: a touched file fails a strict verify and is named', async (t) => {
+  const ws = tempWorkspace(t);
+  const state = tempWorkspace(t, 'wsg-state-');
+  writeFileSync(join(ws, 'out.js'), 'built\n');
+  const seal = await run({ MODE: 'seal', TARGET: ws, RUN_UID: RUN_A, MANIFEST_DIR: state, COMPARE_MTIMES: 'true' });
+  t.equal(seal.exitCode, 0, seal.stderr);
+  utimesSync(join(ws, 'out.js'), new Date('2030-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+  const verify = await run({ MODE: 'verify', TARGET: ws, RUN_UID: RUN_A, MANIFEST_DIR: state, EXPECTED_DIGEST: seal.result('manifest-digest'), COMPARE_MTIMES: 'true' });
+  t.equal(verify.exitCode, 1);
+  t.match(verify.stderr, /mtime-changed: "out\.js" \(\d{4}-\d\d-\d\dT[\d:]+\.\d{9}Z -> 2030-01-01T00:00:00\.000000000Z\)/);
+  const bad = await run({ MODE: 'seal', TARGET: ws, RUN_UID: RUN_A, COMPARE_MTIMES: 'yes' });
+  t.equal(bad.exitCode, 2, 'only true or false');
+  t.match(bad.stderr, /COMPARE_MTIMES: must be true or false/);
+});
+
+t.test('a hook planted in the reserved folder fails the step; a report folder inside the target is a usage error', async (t) => {
+  const ws = tempWorkspace(t);
+  writeFileSync(join(ws, 'file'), 'x');
+  mkdirSync(join(ws, '.tekton-workspace-guard/hooks'), { recursive: true });
+  writeFileSync(join(ws, '.tekton-workspace-guard/hooks/post-checkout'), '#!/bin/sh\n', { mode: 0o755 });
+  const police = await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A });
+  t.equal(police.exitCode, 1);
+  t.match(police.stderr, /reserved-folder: "\.tekton-workspace-guard\/hooks"/);
+  t.match(police.stderr, /reserved-folder: "\.tekton-workspace-guard\/hooks\/post-checkout"/);
+  const inside = await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A, REPORT_DIR: join(ws, 'reports') });
+  t.equal(inside.exitCode, 2);
+  t.match(inside.stderr, /USAGE_OUTPUT_INSIDE_TARGET/);
+});
+
+t.test('a file capability fails the step by name', async (t) => {
+  const ws = tempWorkspace(t);
+  if (!(await requireXattrs(t, ws))) return;
+  writeFileSync(join(ws, 'ping'), '\x7fELF');
+  await execa('setcap', ['cap_net_raw+ep', join(ws, 'ping')]);
+  const police = await run({ MODE: 'police', TARGET: ws, RUN_UID: RUN_A });
+  t.equal(police.exitCode, 1);
+  t.match(police.stderr, /file-capability: "ping" \(security\.capability grants privileges when the file runs\)/);
 });

@@ -141,5 +141,5 @@ t.test('a manipulated reserved folder is caught', async (t) => {
   symlinkSync('/etc/hostname', join(ws2, RESERVED_DIR, 'run'));
   const report2 = await guard(ws2).police();
   t.ok(rulesAt(report2, RESERVED_DIR).includes('marker-invalid'), 'a symlinked marker is not read');
-  t.same(rulesAt(report2, `${RESERVED_DIR}/run`), ['symlink-escape'], 'the reserved folder is policed too');
+  t.same(rulesAt(report2, `${RESERVED_DIR}/run`), ['reserved-folder', 'symlink-escape'], 'the reserved folder is policed too, and a linked marker is refused');
 });

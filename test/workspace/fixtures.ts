@@ -38,3 +38,37 @@ function writable(dir: string): boolean {
     return false;
   }
 }
+
+/** Sets one extended attribute with Debian's setfattr; `-h` sets it on a symlink itself. */
+export async function setXattr(path: string, name: string, value: Buffer | string = '', { onLink = false } = {}): Promise<void> {
+  const hex = `0x${Buffer.from(value).toString('hex')}`;
+  await execa('setfattr', [...(onLink ? ['-h'] : []), '-n', name, '-v', hex, '--', path]);
+}
+
+/**
+ * The extended-attribute tests need setfattr (attr), setcap (libcap2-bin)
+ * and setfacl (acl) on the host, and a file system that stores user,
+ * security and system attributes. Without them they fail, naming what is
+ * missing: passing without testing would hide a hole.
+ */
+export async function requireXattrs(t: Test, dir: string): Promise<boolean> {
+  const probe = join(dir, `.xattr-probe-${process.pid}`);
+  const steps: [string, string[]][] = [
+    ['setfattr', ['-n', 'user.probe', '-v', '0x01', probe]],
+    ['setcap', ['cap_net_raw+ep', probe]],
+    ['setfacl', ['-m', 'u:4242:r', probe]],
+  ];
+  try {
+    await execa('touch', [probe]);
+    for (const [tool, args] of steps) {
+      const result = await execa(tool, args, { reject: false });
+      if (result.exitCode !== 0) {
+        t.fail(`${tool} ${args.join(' ')} failed on ${dir} (${result.stderr.trim() || result.message}): install Debian's attr, libcap2-bin and acl, and run on a file system with xattr and ACL support`);
+        return false;
+      }
+    }
+    return true;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}

@@ -1,7 +1,8 @@
 // Credentials written by inject-credentials carry an expiry; the guard
 // treats expired ones, and a manifest it cannot trust, as violations.
 import t from 'tap';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { MANIFEST_PATH } from '../../src/credentials/marker.ts';
 import type { LoadedSecret } from '../../src/credentials/secret.ts';
@@ -44,4 +45,46 @@ t.test('a manifest that cannot be read is never trusted', async (t) => {
   const report = await guard(root, { allowedUids: [process.getuid!()] }).police();
   t.same(rulesAt(report, MANIFEST_PATH), ['credentials-marker-invalid']);
   t.ok(report.violations > 0);
+});
+
+t.test('the credentials marker is attacker-writable: it only ever adds violations', async (t) => {
+  const root = tempWorkspace(t);
+  const outside = tempWorkspace(t, 'wsg-outside-');
+  const now = new Date();
+  await inject(root, now, new Date(now.getTime() + 3600_000));
+  // Planted beside the injected files, each vouched for by a forged marker entry.
+  const planted: [string, (path: string) => Promise<void>, string][] = [
+    ['files/id_ed25519', (path) => writeFile(path, `-----BEGIN OPENSSH ${'PRIVATE'} KEY-----\nAAAA\n-----END OPENSSH ${'PRIVATE'} KEY-----\n`), 'credential'],
+    ['files/tool', async (path) => (await writeFile(path, '#!/bin/sh\n'), await chmod(path, 0o4755)), 'setuid'],
+    ['files/escape', (path) => symlink(outside, path), 'symlink-escape'],
+    ['files/pipe', async (path) => void (await execa('mkfifo', [path])), 'fifo'],
+    ['.tekton-workspace-guard/hook', async (path) => (await mkdir(join(root, '.tekton-workspace-guard'), { recursive: true }), await writeFile(path, '#!/bin/sh\n', { mode: 0o755 })), 'reserved-folder'],
+  ];
+  for (const [path, plant] of planted) await plant(join(root, path));
+  const markerPath = join(root, MANIFEST_PATH);
+  const marker = JSON.parse(await readFile(markerPath, 'utf8')) as { files: { path: string; sha256: string }[]; expiresAt: string };
+  for (const [path] of planted) marker.files.push({ path, sha256: '0'.repeat(64) });
+  marker.expiresAt = new Date(now.getTime() + 60_000).toISOString();
+  await chmod(markerPath, 0o600);
+  await writeFile(markerPath, JSON.stringify(marker));
+  const report = await guard(root, { allowedUids: [process.getuid!()] }).police();
+  for (const [path, , rule] of planted) t.ok(rulesAt(report, path).includes(rule), `${path}: ${rule} despite the marker`);
+});
+
+t.test('a marker that is not a regular file is refused without being opened', async (t) => {
+  for (const [label, plant] of [
+    ['a FIFO (opening it would block)', (path: string) => execa('mkfifo', [path])],
+    ['a folder', (path: string) => mkdir(path)],
+    ['a symlink', (path: string) => symlink('/etc/hostname', path)],
+  ] as const) {
+    const root = tempWorkspace(t);
+    await mkdir(join(root, MANIFEST_PATH, '..'), { recursive: true });
+    await plant(join(root, MANIFEST_PATH));
+    const report = await guard(root).police();
+    t.ok(rulesAt(report, MANIFEST_PATH).includes('credentials-marker-invalid'), label);
+  }
+  const root = tempWorkspace(t);
+  const elsewhere = tempWorkspace(t, 'wsg-elsewhere-');
+  await symlink(elsewhere, join(root, MANIFEST_PATH, '..'));
+  t.ok(rulesAt(await guard(root).police(), MANIFEST_PATH).includes('credentials-marker-invalid'), 'a linked state folder is not followed');
 });

@@ -39,7 +39,7 @@ t.test('a line is exactly JSON.stringify of its fields in the fixed order', asyn
 t.test('paths are rebuilt from depth and name, and a deep chain stays small', async (t) => {
   const dir = tempWorkspace(t);
   const path = join(dir, 'm.ndjson');
-  const writer = new ManifestWriter(path, { format: MANIFEST_FORMAT, runUid: 'run' });
+  const writer = new ManifestWriter(path, { format: MANIFEST_FORMAT, runUid: 'run', mtimes: false });
   writer.add(entry(0, '.', 'dir'));
   writer.add(entry(1, 'a', 'dir'));
   writer.add(entry(2, 'b', 'dir'));
@@ -59,7 +59,7 @@ t.test('paths are rebuilt from depth and name, and a deep chain stays small', as
 
 t.test('the reader refuses a manifest whose order is not a walk of one tree', async (t) => {
   const dir = tempWorkspace(t);
-  const header = `${JSON.stringify({ format: MANIFEST_FORMAT, runUid: 'run' })}\n`;
+  const header = `${JSON.stringify({ format: MANIFEST_FORMAT, runUid: 'run', mtimes: false })}\n`;
   const cases: [string, ManifestEntry[], RegExp][] = [
     ['no root first', [entry(1, 'a')], /does not start with the root folder/],
     ['a second root', [entry(0, '.', 'dir'), entry(0, '.', 'dir')], /repeats the root/],
@@ -81,7 +81,7 @@ t.test('the reader refuses a manifest whose order is not a walk of one tree', as
 
 t.test('the writer refuses entries out of walk order', async (t) => {
   const dir = tempWorkspace(t);
-  const writer = new ManifestWriter(join(dir, 'm.ndjson'), { format: MANIFEST_FORMAT, runUid: 'run' });
+  const writer = new ManifestWriter(join(dir, 'm.ndjson'), { format: MANIFEST_FORMAT, runUid: 'run', mtimes: false });
   writer.add(entry(0, '.', 'dir'));
   writer.add(entry(1, 'b'));
   t.throws(() => writer.add(entry(1, 'a')), { code: 'WORKSPACE_MANIFEST_ORDER' });
@@ -107,4 +107,40 @@ t.test('the preorder merge orders positions like full paths do', async (t) => {
       t.equal(Math.sign(merge.compare()), Math.sign(comparePaths(paths[i]!, paths[j]!)), `${paths[i]} vs ${paths[j]}`);
     }
   }
+});
+
+t.test('v3 lines carry mtimes and attributes, and the reader accepts only their canonical form', async (t) => {
+  const dir = tempWorkspace(t);
+  const sha = 'c'.repeat(64);
+  const header = (mtimes: boolean) => `${JSON.stringify({ format: MANIFEST_FORMAT, runUid: 'run', mtimes })}\n`;
+  const root = manifestLine(entry(0, '.', 'dir'));
+  const file = (extra: Partial<ManifestEntry>) => manifestLine(entry(1, 'f', 'file', extra));
+  const read = (label: string, text: string) => {
+    const path = join(dir, `${label.replace(/\W/g, '-')}.ndjson`);
+    writeFileSync(path, text);
+    return () => readAll(path, digestOf(text));
+  };
+  const good = header(true) + root + file({ mtime: '-1', xattrs: [['security.ima', sha], ['user.a', sha]] });
+  t.same(read('good', good)()[1]!.xattrs, [['security.ima', sha], ['user.a', sha]]);
+  t.match(good, /"mtime":"-1","xattrs":\[\["security\.ima","c{64}"\],\["user\.a","c{64}"\]\]\}\n$/);
+
+  const bad: [string, string, RegExp][] = [
+    ['a v2 header', `${JSON.stringify({ format: 'tekton-workspace-guard/manifest/v2', runUid: 'run' })}\n${root}`, /older .*v2.* header/],
+    ['a header without mtimes', `${JSON.stringify({ format: MANIFEST_FORMAT, runUid: 'run' })}\n${root}`, /whether mtimes/],
+    ['a header with a space', `{"format": "${MANIFEST_FORMAT}","runUid":"run","mtimes":false}\n${root}`, /canonical/],
+    ['an extra key', header(false) + root + file({}).replace('}\n', ',"note":1}\n'), /canonical/],
+    ['keys reordered', header(false) + root + JSON.stringify({ name: 'f', depth: 1, type: 'file', mode: '0644', uid: 0, gid: 0, size: 1, sha256: 'a'.repeat(64) }) + '\n', /canonical/],
+    ['a number written 1.0', header(false) + root + file({}).replace('"size":1', '"size":1.0'), /canonical/],
+    ['unsorted attributes', header(false) + root + file({ xattrs: [['user.b', sha], ['user.a', sha]] }), /xattrs order/],
+    ['an attribute twice', header(false) + root + file({ xattrs: [['user.a', sha], ['user.a', sha]] }), /xattrs order/],
+    ['an empty attribute list', header(false) + root + file({}).replace('}\n', ',"xattrs":[]}\n'), /invalid xattrs/],
+    ['a bad attribute digest', header(false) + root + file({ xattrs: [['user.a', 'xyz']] }), /xattr digest/],
+    ['a file without mtime in strict mode', header(true) + root + file({}), /mtime/],
+    ['an mtime without strict mode', header(false) + root + file({ mtime: '5' }), /mtime/],
+    ['an mtime on a folder', header(true) + manifestLine(entry(0, '.', 'dir', { mtime: '5' })), /mtime/],
+    ['a malformed mtime', header(true) + root + file({ mtime: '01' }), /invalid mtime/],
+    ['a size on a folder', header(false) + manifestLine(entry(0, '.', 'dir', { size: 3 })), /size or sha256/],
+    ['a target on a file', header(false) + root + file({ target: 'x' }), /target for its type/],
+  ];
+  for (const [label, text, message] of bad) t.throws(read(label, text), { code: 'WORKSPACE_MANIFEST_MALFORMED', message }, label);
 });

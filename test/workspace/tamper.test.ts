@@ -1,9 +1,10 @@
-import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { RESERVED_DIR, MARKER_NAME } from '../../src/workspace/marker.ts';
+import { requireRoot } from '../harness/shared.ts';
 import { RUN_A, RUN_B, guard, rulesAt, tempWorkspace } from './fixtures.ts';
 
 /** A small tree a trusted task might leave behind. */
@@ -133,4 +134,41 @@ t.test('a deleted marker fails verify', async (t) => {
   const { ws, verify } = await sealed(t);
   unlinkSync(join(ws, RESERVED_DIR, MARKER_NAME));
   t.ok(rulesAt(await verify(), RESERVED_DIR).includes('marker-missing'));
+});
+
+t.test('what the guard writes may not be part of the target', async (t) => {
+  const ws = tempWorkspace(t);
+  populate(ws);
+  t.throws(() => guard(ws, { manifestPath: join(ws, 'state', 'manifest.ndjson') }), { code: 'USAGE_MANIFEST_INSIDE_TARGET' });
+  t.throws(() => guard(ws, { manifestPath: join(ws, RESERVED_DIR, 'other.ndjson') }), { code: 'USAGE_MANIFEST_INSIDE_TARGET' }, 'only the default name in the reserved folder');
+  t.throws(() => guard(ws, { outputDirs: [join(ws, 'reports')] }), { code: 'USAGE_OUTPUT_INSIDE_TARGET' });
+  t.throws(() => guard(ws, { outputDirs: [ws] }), { code: 'USAGE_OUTPUT_INSIDE_TARGET' });
+});
+
+t.test('the manifest or report workspace bound inside the target is found by inode', async (t) => {
+  if (!requireRoot(t, 'bind mounts')) return;
+  const ws = tempWorkspace(t);
+  populate(ws);
+  const state = tempWorkspace(t, 'wsg-state-');
+  const reports = tempWorkspace(t, 'wsg-report-');
+  for (const [name, source] of [['guard-state', state], ['guard-reports', reports]] as const) {
+    mkdirSync(join(ws, name));
+    await execa('mount', ['--bind', source, join(ws, name)]);
+    t.teardown(() => execa('umount', [join(ws, name)]));
+  }
+  const report = await guard(ws, { manifestPath: join(state, 'manifest.ndjson'), outputDirs: [reports] }).seal();
+  t.match(report.findings.find((f) => f.path === 'guard-state'), { rule: 'guard-state-in-target', detail: /manifest workspace/ });
+  t.match(report.findings.find((f) => f.path === 'guard-reports'), { rule: 'guard-state-in-target', detail: /report workspace/ });
+  t.equal(report.manifestDigest, undefined);
+});
+
+t.test('seal writes through the reserved folder, never through a link in its place', async (t) => {
+  const ws = tempWorkspace(t);
+  populate(ws);
+  const elsewhere = tempWorkspace(t, 'wsg-elsewhere-');
+  symlinkSync(elsewhere, join(ws, RESERVED_DIR));
+  const report = await guard(ws).seal();
+  t.ok(rulesAt(report, RESERVED_DIR).includes('reserved-folder'));
+  t.ok(report.counts.entries > 5, 'the rest of the tree was still walked and reported');
+  t.same(readdirSync(elsewhere), [], 'nothing was written where the link points');
 });

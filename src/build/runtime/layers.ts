@@ -65,6 +65,9 @@ function packageFilter(name: string): (path: string) => boolean {
   if (name === 'libgcc-s1') return (path) => licence(path) || /^lib\/[a-z0-9_-]+\/libgcc_s\.so\.1$/.test(path);
   if (name === 'libstdc++6') return (path) => licence(path) || /^usr\/lib\/[a-z0-9_-]+\/libstdc\+\+\.so\.6(\.\d+)*$/.test(path);
   if (name === 'ca-certificates') return (path) => licence(path) || /^usr\/share\/ca-certificates\/[^/]+\/[^/]+\.crt$/.test(path);
+  // workspace-guard's only helper: getfattr reads extended attributes, which node cannot.
+  if (name === 'attr') return (path) => licence(path) || path === 'usr/bin/getfattr';
+  if (name === 'libattr1') return (path) => licence(path) || /^usr\/lib\/[a-z0-9_-]+\/libattr\.so\.1(\.\d+)*$/.test(path);
   // gcc-NN-base holds the copyright that libgcc-s1 and libstdc++6 point at.
   if (/^gcc-\d+-base$/.test(name)) return licence;
   throw new CatalogError('RUNTIME_LOCK_UNKNOWN_PACKAGE', `the runtime lock lists Debian package ${name}, which the image builder does not know how to use`, {
@@ -160,6 +163,31 @@ export class RuntimeLayers {
       return buildTarLayer(baseLayerEntries(arch, packages), sourceDateEpoch);
     });
     return this.place(layout, key, meta, baseLayerCreatedBy(debs));
+  }
+
+  /**
+   * The layer of Debian packages one step program needs on top of the
+   * runtime (the lock's stepPackages): only that image carries it, so the
+   * others keep their digests.
+   */
+  async stepPackagesLayer(layout: OciLayout, arch: Arch, program: string, debs: DebLock[], sourceDateEpoch: number): Promise<BuiltLayer> {
+    const key = cacheKey({ kind: 'step-packages', arch, program, debs, debian: this.lock.debian, sourceDateEpoch });
+    const meta = await this.cached(key, async () => {
+      const paths = await this.apt(arch).fetch(debs, this.cacheDir);
+      const entries: LayerEntry[] = [];
+      for (const deb of debs) {
+        const extracted = await extractFromDeb(paths.get(deb)!, packageFilter(deb.package));
+        if (!extracted.some((entry) => !entry.path.startsWith('usr/share/doc/'))) {
+          throw new CatalogError('RUNTIME_PACKAGE_EMPTY', `Debian package ${deb.package}=${deb.version} (${arch}) no longer ships the files ${program} needs`, {
+            hint: 'check src/build/runtime/layers.ts against the package contents',
+          });
+        }
+        entries.push(...extracted.map(toLayerEntry));
+      }
+      this.log(`runtime: building ${arch} ${program} layer from ${debs.map((deb) => `${deb.package}=${deb.version}`).join(' ')}`);
+      return buildTarLayer(entries, sourceDateEpoch);
+    });
+    return this.place(layout, key, meta, `step packages for ${program} (Debian ${debs.map((deb) => `${deb.package}=${deb.version}`).join(' ')})`);
   }
 
   async nodeLayer(layout: OciLayout, arch: Arch, sourceDateEpoch: number): Promise<BuiltLayer> {

@@ -42,6 +42,9 @@ export const AptSourceSchema = z.strictObject({
 });
 export type AptSource = z.infer<typeof AptSourceSchema>;
 
+/** Both architectures' packages of one kind. */
+const PerArchDebsSchema = z.strictObject({ amd64: z.array(DebLockSchema).min(1), arm64: z.array(DebLockSchema).min(1) });
+
 export const RuntimeLockSchema = z.strictObject({
   lockVersion: z.literal(1),
   debian: z.strictObject({
@@ -50,7 +53,13 @@ export const RuntimeLockSchema = z.strictObject({
     sources: z.array(AptSourceSchema).min(1),
   }),
   node: z.strictObject({ amd64: NodePackageLockSchema, arm64: NodePackageLockSchema }),
-  debs: z.strictObject({ amd64: z.array(DebLockSchema).min(1), arm64: z.array(DebLockSchema).min(1) }),
+  debs: PerArchDebsSchema,
+  /**
+   * Packages for one step image only, keyed by step program: a tool that one
+   * program runs (workspace-guard's getfattr) goes into that image's own
+   * layer, so every other image keeps its digest.
+   */
+  stepPackages: z.record(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a step program name'), PerArchDebsSchema).optional(),
 });
 export type RuntimeLock = z.infer<typeof RuntimeLockSchema>;
 

@@ -44,8 +44,11 @@ export interface LinearPattern {
 
 const HINT = 'regex rules use RE2 syntax (as Go and Kubernetes CEL do), matched in linear time; the pattern must match the whole value, so ^ and $ are not needed';
 
-/** Compiles a rule's pattern, or throws a CONFIG_RULE_REGEX_* error that says what to change. */
-export function compileRulePattern(re2: RegexEngine, pattern: string, maxLength: number): LinearPattern {
+/**
+ * Compiles a rule's pattern, or throws a CONFIG_RULE_REGEX_* error that says what to change.
+ * `user` names who refuses a feature in messages: validate-params' "regex rules", or a verify-image param.
+ */
+export function compileRulePattern(re2: RegexEngine, pattern: string, maxLength: number, user = 'regex rules'): LinearPattern {
   const shown = quoteUntrusted(pattern, 80);
   let program: RE2JS;
   try {
@@ -56,7 +59,7 @@ export function compileRulePattern(re2: RegexEngine, pattern: string, maxLength:
     const input = error instanceof re2.RE2JSSyntaxException ? (error.getPattern() ?? '') : '';
     const feature = unsupportedFeature(description, input);
     if (feature) {
-      throw new CatalogError('CONFIG_RULE_REGEX_UNSUPPORTED', `the pattern ${shown} uses ${feature.what}, which regex rules do not support`, {
+      throw new CatalogError('CONFIG_RULE_REGEX_UNSUPPORTED', `the pattern ${shown} uses ${feature.what}, which ${user} do not support`, {
         hint: `${feature.fix}; ${HINT}`,
       });
     }
@@ -66,7 +69,7 @@ export function compileRulePattern(re2: RegexEngine, pattern: string, maxLength:
     });
   }
   if (usesCaseFolding(pattern)) {
-    throw new CatalogError('CONFIG_RULE_REGEX_UNSUPPORTED', `the pattern ${shown} turns on case folding with the "i" flag, which regex rules do not support`, {
+    throw new CatalogError('CONFIG_RULE_REGEX_UNSUPPORTED', `the pattern ${shown} turns on case folding with the "i" flag, which ${user} do not support`, {
       hint: 'write both cases out, e.g. [A-Za-z]: Unicode case folding also matches look-alikes such as the Kelvin sign "K" (U+212A) for "k"',
     });
   }

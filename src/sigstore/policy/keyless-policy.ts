@@ -1,9 +1,25 @@
 import type { Signer } from '@sigstore/verify';
-import { quoteUntrusted } from '../../errors.ts';
+import { isCatalogError, quoteUntrusted } from '../../errors.ts';
+import { compileRulePattern, loadedRegexEngine, loadRegexEngine, type RegexEngine } from '../../params/regex/linear-pattern.ts';
 import { VerificationFailure, VerifyErrorCode } from '../errors.ts';
 import { WORKFLOW_CLAIMS, workflowClaim, type WorkflowClaim } from './fulcio-claims.ts';
 
 export const MAX_PATTERN_LENGTH = 1024;
+
+/**
+ * The longest identity or issuer a regexp is matched against. A SAN comes from
+ * an attacker's certificate; RE2's match cost is program size × this, which
+ * the pattern's compile step bounds (see MATCH_BUDGET). Longer values never match.
+ */
+export const MAX_MATCHED_LENGTH = 4096;
+
+/**
+ * What @sigstore/verify gets as the SAN pattern in regexp mode: it matches with
+ * V8's backtracking engine, where a pipeline author's pattern and an attacker's
+ * certificate could meet in exponential time. Our own check() (RE2, linear)
+ * decides instead, on every verified signer.
+ */
+const ANY_SUBJECT = /^[\s\S]*$/;
 
 export interface KeylessPolicyInput {
   /** The exact certificate identity (SAN): an email or URI. */
@@ -42,9 +58,17 @@ export class KeylessPolicy {
     this.workflow = workflow;
   }
 
+  /** Builds the policy, loading the RE2 engine (re2js) first when a regexp is given: steps start without it. */
+  static async load(input: KeylessPolicyInput): Promise<KeylessPolicy> {
+    if (input.identityRegexp || input.issuerRegexp) await loadRegexEngine();
+    return KeylessPolicy.create(input);
+  }
+
+  /** Builds the policy; with a regexp, only once load() (or loadRegexEngine) has loaded the RE2 engine. */
   static create(input: KeylessPolicyInput): KeylessPolicy {
-    const identity = matcher('certificate-identity', input.identity, input.identityRegexp);
-    const issuer = matcher('certificate-oidc-issuer', input.issuer, input.issuerRegexp);
+    const re2 = loadedRegexEngine();
+    const identity = matcher('certificate-identity', input.identity, input.identityRegexp, re2);
+    const issuer = matcher('certificate-oidc-issuer', input.issuer, input.issuerRegexp, re2);
     const workflow = WORKFLOW_CLAIMS.flatMap((claim): [WorkflowClaim, string][] => {
       const value = input.workflow?.[claim];
       return value === undefined || value === '' ? [] : [[claim, value]];
@@ -87,7 +111,7 @@ interface Matcher {
   describe(): string;
 }
 
-function matcher(field: string, exact: string | undefined, regexp: string | undefined): Matcher {
+function matcher(field: string, exact: string | undefined, regexp: string | undefined, re2: RegexEngine | undefined): Matcher {
   const hasExact = exact !== undefined && exact !== '';
   const hasRegexp = regexp !== undefined && regexp !== '';
   if (hasExact === hasRegexp) {
@@ -105,15 +129,22 @@ function matcher(field: string, exact: string | undefined, regexp: string | unde
   if (source.length > MAX_PATTERN_LENGTH) {
     throw new VerificationFailure(VerifyErrorCode.policyInvalid, `${field}-regexp is longer than ${MAX_PATTERN_LENGTH} characters`);
   }
-  let pattern: RegExp;
+  if (re2 === undefined) throw new Error('KeylessPolicy.create was given a regexp before the RE2 engine was loaded: use KeylessPolicy.load');
+  // RE2 syntax, as cosign (Go's regexp) reads these flags, matched in linear time.
+  let linear: ReturnType<typeof compileRulePattern>;
   try {
-    pattern = new RegExp(`^(?:${source})$`);
-  } catch {
-    throw new VerificationFailure(VerifyErrorCode.policyInvalid, `${field}-regexp is not a valid regular expression`, {
-      hint: 'use JavaScript (RE2-compatible) syntax; it is anchored at both ends for you',
+    linear = compileRulePattern(re2, `(?:${source})`, MAX_MATCHED_LENGTH, `${field}-regexp patterns`);
+  } catch (error) {
+    if (!isCatalogError(error)) throw error;
+    throw new VerificationFailure(VerifyErrorCode.policyInvalid, `${field}-regexp: ${error.message}`, {
+      hint: `use RE2 syntax, as cosign does; the pattern is anchored at both ends for you${error.hint ? ` (${error.hint})` : ''}`,
     });
   }
-  return { pattern, matches: (found) => pattern.test(found), describe: () => `matching /${pattern.source}/` };
+  return {
+    pattern: ANY_SUBJECT,
+    matches: (found) => found.length <= MAX_MATCHED_LENGTH && linear.matches(found),
+    describe: () => `matching ${quoteUntrusted(source, 200)} (RE2, whole value)`,
+  };
 }
 
 export function escapeRegExp(value: string): string {
