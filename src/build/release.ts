@@ -60,6 +60,10 @@ export async function releaseVersions(catalogDir: string, specs: string[]): Prom
     }
     released.push({ name, version, changed: record.status !== 'released', tag: releaseTag(name, version), bundle: record.bundle.reference });
     record.status = 'released';
+    // A StepAction runs its Task version's step image: it is released with that version.
+    for (const entry of Object.values(index.stepActions)) {
+      for (const stepAction of Object.values(entry.versions)) if (stepAction.task === `${name}@${version}`) stepAction.status = 'released';
+    }
   }
   for (const name of new Set(released.map((r) => r.name))) {
     await writeFileAtomic(join(catalogDir, 'task', name, 'CHANGELOG.md'), renderChangelog(name, index));
