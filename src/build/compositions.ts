@@ -3,6 +3,7 @@ import { stepImageReference } from './catalog.ts';
 import type { CatalogIndex } from './catalog-index.ts';
 import type { TaskDefinition } from './definition.ts';
 import type { StepImage } from './image.ts';
+import { buildPipelines, loadPipelineDefinitions } from './pipeline-build.ts';
 import { buildStepActions, loadComposedSamples, type DerivedFiles } from './stepaction-build.ts';
 
 /**
@@ -36,5 +37,12 @@ export async function buildCompositions(input: CompositionInput): Promise<Derive
     composed: await loadComposedSamples(join(input.sourceDir, 'stepactions')),
   });
   for (const [name, entry] of Object.entries(input.index.stepActions)) input.log(`stepaction ${name} ${entry.latest} (${entry.versions[entry.latest]!.status})`);
-  return stepActions;
+  const pipelines = await buildPipelines({
+    index: input.index,
+    definitions: await loadPipelineDefinitions(join(input.sourceDir, 'pipelines')),
+    taskDefinitions: input.definitions,
+    catalogDir: input.catalogDir,
+  });
+  for (const [name, entry] of Object.entries(input.index.pipelines)) input.log(`pipeline ${name} ${entry.latest} (${entry.versions[entry.latest]!.status}): ${entry.versions[entry.latest]!.tasks.join(', ')}`);
+  return { files: new Map([...stepActions.files, ...pipelines.files]), keptDirs: [...stepActions.keptDirs, ...pipelines.keptDirs] };
 }

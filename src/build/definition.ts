@@ -169,6 +169,27 @@ export const RunTestSchema = z
   })
   .strict();
 
+/**
+ * What a Task reads from the Kubernetes API with the TaskRun's service
+ * account token: the kit's RBAC generator (src/kit/rbac) grants exactly
+ * these, to the pipeline tasks that need them, for the object the named
+ * param names (resourceNames), and nothing else.
+ */
+export const KubernetesAccessSchema = z
+  .object({
+    apiGroup: z.string().default(''),
+    resource: z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a plural resource name such as secrets'),
+    /** Only get: list and watch cannot be narrowed to names. */
+    verbs: z.array(z.literal('get')).min(1),
+    /** The Task param that names the object (becomes resourceNames). */
+    nameParam: paramName,
+    /** Only when this Task param has this value. */
+    when: z.object({ param: paramName, equals: z.string() }).strict().optional(),
+    why: z.string().min(1),
+  })
+  .strict();
+export type KubernetesAccess = z.output<typeof KubernetesAccessSchema>;
+
 export const TaskDefinitionSchema = z
   .object({
     name: dnsLabel,
@@ -189,6 +210,8 @@ export const TaskDefinitionSchema = z
     notes: z.string().optional(),
     samples: z.array(SampleSchema).default([]),
     deprecated: DeprecationSchema.optional(),
+    /** What the Task reads from the Kubernetes API (for the kit's RBAC); nothing when empty. */
+    kubernetesAccess: z.array(KubernetesAccessSchema).default([]),
     /** From tasks/<name>/tests/run.ts (load-definitions.ts adds it). */
     tests: RunTestSchema.optional(),
   })
