@@ -68,7 +68,7 @@ export class HardeningKit {
     const needsApi = rbac.apiReader !== undefined;
     if (needsApi && config.egress.kubernetesApi === undefined) {
       throw new CatalogError(
-        'KIT_EGRESS_API_MISSING',
+        'CONFIG_KIT_EGRESS_API_MISSING',
         `pipeline tasks ${rbac.apiReader!.pipelineTasks.join(', ')} read Secrets from the Kubernetes API, and the kit config names no egress to it: the egress policy would block them`,
         { hint: 'add egress.kubernetesApi: {cidrs: [<endpoint>/32], port: <port>} from `kubectl get endpoints kubernetes -n default`' },
       );

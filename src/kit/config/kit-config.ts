@@ -136,7 +136,7 @@ export function parseKitConfig(value: unknown, where: string): KitConfig {
     const seen = new Set<string>();
     for (const destination of destinations) {
       if (seen.has(destination.name)) {
-        throw new CatalogError('KIT_CONFIG_INVALID', `${where}: egress destination ${quoteUntrusted(destination.name)} is named twice`, { hint: 'give every registry, package proxy and git server its own name' });
+        throw new CatalogError('CONFIG_KIT_INVALID', `${where}: egress destination ${quoteUntrusted(destination.name)} is named twice`, { hint: 'give every registry, package proxy and git server its own name' });
       }
       seen.add(destination.name);
     }
@@ -146,19 +146,19 @@ export function parseKitConfig(value: unknown, where: string): KitConfig {
     const unknown = issue.code === 'unrecognized_keys' ? ` (unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => quoteUntrusted(key, 40)).join(', ')})` : '';
     return `  ${path(issue.path)}: ${issue.code === 'unrecognized_keys' ? 'is not a kit setting' : issue.message}${unknown}`;
   });
-  throw new CatalogError('KIT_CONFIG_INVALID', `${where} is not a valid kit configuration:\n${lines.join('\n')}`, {
+  throw new CatalogError('CONFIG_KIT_INVALID', `${where} is not a valid kit configuration:\n${lines.join('\n')}`, {
     hint: 'see the kit configuration in the README (Harden a namespace with the kit); a commented example is catalog/pipeline/secure-build/<version>/kit/kit.yaml',
   });
 }
 
 /** Reads kit.yaml text (YAML or JSON), bounded, with positions for syntax errors. */
 export function readKitConfig(text: string, where: string): KitConfig {
-  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new CatalogError('KIT_CONFIG_INVALID', `${where} is larger than ${MAX_CONFIG_BYTES} bytes`, { hint: 'a kit configuration is a few lines' });
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new CatalogError('CONFIG_KIT_INVALID', `${where} is larger than ${MAX_CONFIG_BYTES} bytes`, { hint: 'a kit configuration is a few lines' });
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     const first = document.errors[0]!;
     const at = first.linePos?.[0] ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
-    throw new CatalogError('KIT_CONFIG_INVALID', `${where} is not valid YAML${at}: ${first.code}`, { hint: 'fix the YAML syntax at that position' });
+    throw new CatalogError('CONFIG_KIT_INVALID', `${where} is not valid YAML${at}: ${first.code}`, { hint: 'fix the YAML syntax at that position' });
   }
   return parseKitConfig(document.toJS(), where);
 }

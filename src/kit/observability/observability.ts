@@ -21,11 +21,22 @@ export const SEED_COUNTERS = {
   imagePullErrors: { name: 'tekton_taskrun_image_pull_errors_total', labels: ['task', 'image'] },
 } as const;
 
-/** Tekton Pipelines' controller metrics the alerts read (docs/metrics.md). */
+/**
+ * Tekton Pipelines' controller metrics the alerts read (docs/metrics.md): the
+ * duration of TaskRuns of PipelineRuns and of TaskRuns on their own are two
+ * histograms (one regex selector over both would give rate() series with
+ * the same labels, which Prometheus refuses, so each has its alert).
+ */
 export const TEKTON_METRICS = {
-  taskRunDurationBuckets: '{__name__=~"tekton_pipelines_controller_(pipelinerun_)?taskrun_duration_seconds_bucket"}',
+  pipelineTaskRunDurationBuckets: 'tekton_pipelines_controller_pipelinerun_taskrun_duration_seconds_bucket',
+  taskRunDurationBuckets: 'tekton_pipelines_controller_taskrun_duration_seconds_bucket',
   pipelineRunDurationCount: 'tekton_pipelines_controller_pipelinerun_duration_seconds_count',
 } as const;
+
+function durationSpike(buckets: string, factor: number): string {
+  const p99 = (range: string) => `histogram_quantile(0.99, sum by (le, task) (rate(${buckets}${range})))`;
+  return `${p99('[1h]')} > ${factor} * ${p99('[7d] offset 1h')}`;
+}
 
 export const CONFIG_OBSERVABILITY_NAME = 'config-observability';
 
@@ -103,16 +114,21 @@ export function planPrometheusRule(config: KitConfig): PrometheusRule {
         description: 'An image had no signature satisfying the policy (adversary 3: a compromised registry or tag). The run stopped; do not deploy anything built from it. The step log names the image and the reason.',
       },
     },
-    {
-      alert: 'TektonTaskRunDurationSpike',
-      expr: `histogram_quantile(0.99, sum by (le, task) (rate(${TEKTON_METRICS.taskRunDurationBuckets}[1h]))) > ${observability.durationSpikeFactor} * histogram_quantile(0.99, sum by (le, task) (rate(${TEKTON_METRICS.taskRunDurationBuckets}[7d] offset 1h)))`,
+    ...(
+      [
+        ['TektonPipelineTaskRunDurationSpike', TEKTON_METRICS.pipelineTaskRunDurationBuckets, 'TaskRuns of PipelineRuns'],
+        ['TektonTaskRunDurationSpike', TEKTON_METRICS.taskRunDurationBuckets, 'TaskRuns on their own'],
+      ] as const
+    ).map(([alert, buckets, which]) => ({
+      alert,
+      expr: durationSpike(buckets, observability.durationSpikeFactor),
       for: '15m',
       labels: { severity: 'warning' },
       annotations: {
-        summary: 'Task {{ $labels.task }} takes {{ $value | humanize }}s at p99, far above its usual p99',
+        summary: `Task {{ $labels.task }} runs far slower than usual (p99 of the last hour, ${which})`,
         description: `The p99 duration of the last hour is more than ${observability.durationSpikeFactor} times the p99 of the week before: possible exfiltration, mining, or a stuck step. Compare the slow runs' logs and egress.`,
       },
-    },
+    })),
   ];
   if (observability.production) {
     const { pipelines, approvedHoursUtc } = observability.production;

@@ -93,9 +93,9 @@ export function knownParamValue(
   if (passed === undefined) {
     const fallback = entry.definition.params.find((declared) => declared.name === param)?.default;
     if (typeof fallback === 'string') return fallback;
-    throw new CatalogError('KIT_PARAM_UNKNOWN', `${where}: the pipeline task does not pass it and the Task has no default`, { hint: 'pass the param in the Pipeline' });
+    throw new CatalogError('CONFIG_KIT_PARAM_UNKNOWN', `${where}: the pipeline task does not pass it and the Task has no default`, { hint: 'pass the param in the Pipeline' });
   }
-  if (typeof passed.value !== 'string') throw new CatalogError('KIT_PARAM_UNKNOWN', `${where}: is not a string`, { hint: 'the kit reads string params only' });
+  if (typeof passed.value !== 'string') throw new CatalogError('CONFIG_KIT_PARAM_UNKNOWN', `${where}: is not a string`, { hint: 'the kit reads string params only' });
   const substitutions = findSubstitutions(passed.value);
   if (substitutions.length === 0) return passed.value;
   const only = substitutions[0]!;
@@ -105,11 +105,11 @@ export function knownParamValue(
     if (fromConfig !== undefined) return fromConfig;
     const declared = pipeline.spec.params?.find((p) => p.name === reference.name);
     if (typeof declared?.default === 'string' && declared.default !== '') return declared.default;
-    throw new CatalogError('KIT_PARAM_UNKNOWN', `${where}: comes from the Pipeline param ${quoteUntrusted(reference.name)}, which has no default and no value in the kit config`, {
+    throw new CatalogError('CONFIG_KIT_PARAM_UNKNOWN', `${where}: comes from the Pipeline param ${quoteUntrusted(reference.name)}, which has no default and no value in the kit config`, {
       hint: `set it in the kit config (params: {${reference.name}: <value>}) or with --param ${reference.name}=<value>: the Role names exactly the objects the runs will use`,
     });
   }
-  throw new CatalogError('KIT_PARAM_UNKNOWN', `${where}: is ${quoteUntrusted(passed.value, 80)}, decided only when the pipeline runs`, {
+  throw new CatalogError('CONFIG_KIT_PARAM_UNKNOWN', `${where}: is ${quoteUntrusted(passed.value, 80)}, decided only when the pipeline runs`, {
     hint: 'pass a literal or a Pipeline param there, so the kit can name the object in the Role',
   });
 }

@@ -53,7 +53,7 @@ export function planRbac(pipeline: PipelineDocument, definitions: readonly TaskD
       const object = knownParamValue(pipeline, entry, access.nameParam, config.params);
       const problem = dns1123SubdomainProblem(object);
       if (problem !== undefined) {
-        throw new CatalogError('KIT_PARAM_UNKNOWN', `pipeline task ${quoteUntrusted(entry.pipelineTask)}: ${access.nameParam} ${quoteUntrusted(object)} is not a Kubernetes object name (${problem})`, {
+        throw new CatalogError('CONFIG_KIT_PARAM_UNKNOWN', `pipeline task ${quoteUntrusted(entry.pipelineTask)}: ${access.nameParam} ${quoteUntrusted(object)} is not a Kubernetes object name (${problem})`, {
           hint: 'pass the name of the object the task reads',
         });
       }
