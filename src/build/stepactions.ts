@@ -60,6 +60,15 @@ export const TMP_VOLUME_PARAM = 'tmp-volume';
 /** The annotation naming the Task version whose step image a StepAction runs. */
 export const STEPACTION_TASK_ANNOTATION = 'hardened-tekton.github.io/task';
 
+/** A result's name, type and (for an object) properties, as a Task or StepAction declares it. */
+function resultShape(result: TaskDefinition['results'][number]) {
+  return {
+    name: result.name,
+    type: result.type,
+    ...(result.properties ? { properties: Object.fromEntries(result.properties.map((key) => [key, { type: 'string' }])) } : {}),
+  };
+}
+
 export function workspacePathParam(workspace: string): string {
   return `${workspace}-path`;
 }
@@ -142,16 +151,7 @@ export function emitStepAction(definition: TaskDefinition, step: StepDefinition,
       })),
       { name: TMP_VOLUME_PARAM, type: 'string', description: 'The volume your Task declares for the writable /tmp the read-only root needs (an emptyDir).', default: TMP_VOLUME.name },
     ],
-    ...(definition.results.length > 0
-      ? {
-          results: definition.results.map((result) => ({
-            name: result.name,
-            type: result.type,
-            ...(result.properties ? { properties: Object.fromEntries(result.properties.map((key) => [key, { type: 'string' }])) } : {}),
-            description: result.description,
-          })),
-        }
-      : {}),
+    ...(definition.results.length > 0 ? { results: definition.results.map((result) => ({ ...resultShape(result), description: result.description })) } : {}),
     image: image.reference,
     command: image.command,
     ...(args.length > 0 ? { args } : {}),
@@ -206,16 +206,7 @@ export function stepActionTask(definition: TaskDefinition, step: StepDefinition)
             })),
           }
         : {}),
-      ...(definition.results.length > 0
-        ? {
-            results: definition.results.map((result) => ({
-              name: result.name,
-              type: result.type,
-              ...(result.properties ? { properties: Object.fromEntries(result.properties.map((key) => [key, { type: 'string' }])) } : {}),
-              value: `$(steps.${stepName}.results.${result.name})`,
-            })),
-          }
-        : {}),
+      ...(definition.results.length > 0 ? { results: definition.results.map((result) => ({ ...resultShape(result), value: `$(steps.${stepName}.results.${result.name})` })) } : {}),
       volumes: [TMP_VOLUME],
       steps: [
         {

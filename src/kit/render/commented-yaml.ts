@@ -1,4 +1,5 @@
 import { Document, isMap, isSeq, type Node } from 'yaml';
+import { YAML_OPTIONS } from '../../tekton/yaml.ts';
 
 /**
  * YAML for the kit's objects, with the comments that explain them: the
@@ -7,16 +8,6 @@ import { Document, isMap, isSeq, type Node } from 'yaml';
  * path. The comments are the documentation a platform team reads when it
  * opens the file, so they sit next to what they explain.
  */
-
-const OPTIONS = {
-  lineWidth: 0,
-  minContentWidth: 0,
-  indent: 2,
-  indentSeq: true,
-  defaultStringType: 'PLAIN',
-  defaultKeyType: 'PLAIN',
-  singleQuote: false,
-} as const;
 
 export interface Comments {
   /** At the top of the document. */
@@ -43,7 +34,7 @@ function comment(text: string): string {
 }
 
 export function renderCommented(value: unknown, comments: Comments = {}): string {
-  const document = new Document(value, { aliasDuplicateObjects: false });
+  const document = new Document(value, YAML_OPTIONS);
   if (comments.header) document.commentBefore = comment(comments.header);
   for (const { path, comment: text } of comments.at ?? []) {
     let node: Node | undefined = document.contents as Node;
@@ -63,5 +54,5 @@ export function renderCommented(value: unknown, comments: Comments = {}): string
     }
     if (pairKey) (pairKey as { commentBefore?: string }).commentBefore = comment(text);
   }
-  return document.toString(OPTIONS);
+  return document.toString(YAML_OPTIONS);
 }
