@@ -96,6 +96,8 @@ export class Auditor {
 
   /** Reads paths, folders, globs and `-`, then audits what was read. */
   async auditPaths(specs: readonly string[], options: CollectOptions = {}): Promise<AuditReport> {
+    // The config's exclude and ignore globs run on RE2, and paths are excluded while they are read.
+    await loadRegexEngine();
     const input = await collectInputs(specs, { ...options, exclude: (path) => this.config.excluded(path) || (options.exclude?.(path) ?? false) });
     const report = await this.auditFiles(input.files, input.problems);
     report.skipped = input.skipped;

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isCatalogError, quoteUntrusted } from '../errors.ts';
-import { compileGlob } from '../workspace/glob.ts';
+import { loadedRegexEngine } from '../params/regex/linear-pattern.ts';
+import { compileGlob, globSource, type GlobMatcher } from '../workspace/glob.ts';
 import { AuditError, AuditErrorCodes } from './errors.ts';
 import { SEVERITIES, type Severity } from './findings.ts';
 import { readBounded } from './input/read-files.ts';
@@ -79,16 +80,29 @@ export const EMPTY_CONFIG: AuditConfig = {
   ignoredBecause: () => undefined,
 };
 
-function globs(patterns: readonly string[] | undefined, where: string): RegExp[] {
-  return (patterns ?? []).map((pattern) => {
+/**
+ * The globs, checked now (a bad one is a config error) and compiled on first
+ * use: they run on RE2, which the Auditor loads before it reads any path,
+ * since the paths come from the repository being audited.
+ */
+function globs(patterns: readonly string[] | undefined, where: string): () => GlobMatcher[] {
+  const list = patterns ?? [];
+  for (const pattern of list) {
     try {
-      return compileGlob(pattern);
+      globSource(pattern);
     } catch (error) {
       throw new AuditError(AuditErrorCodes.config, `${where}: glob ${quoteUntrusted(pattern)} is not supported${isCatalogError(error) ? ` (${error.message.replace(/^allow glob \S+ /, '')})` : ''}`, {
         hint: 'use relative globs with *, ? and ** only, e.g. "vendor/**"',
       });
     }
-  });
+  }
+  let compiled: GlobMatcher[] | undefined;
+  return () => {
+    if (compiled !== undefined) return compiled;
+    const re2 = list.length === 0 ? undefined : loadedRegexEngine();
+    if (list.length > 0 && re2 === undefined) throw new Error('audit config globs matched before the RE2 engine was loaded');
+    return (compiled = list.map((pattern) => compileGlob(pattern, re2!)));
+  };
 }
 
 /** Checks parsed config data; `source` names it in errors. */
@@ -111,9 +125,9 @@ export function configFromData(data: unknown, source: string): AuditConfig {
   return {
     source,
     ...(config.failOn ? { failOn: config.failOn } : {}),
-    excluded: (path) => exclude.some((regex) => regex.test(path)),
+    excluded: (path) => exclude().some((glob) => glob.matches(path)),
     severityOf: (id) => severities.get(id),
-    ignoredBecause: (id, file) => ignores.find((entry) => entry.rules.has(id) && (entry.paths.length === 0 || entry.paths.some((regex) => regex.test(file))))?.reason,
+    ignoredBecause: (id, file) => ignores.find((entry) => entry.rules.has(id) && (entry.paths().length === 0 || entry.paths().some((glob) => glob.matches(file))))?.reason,
   };
 }
 

@@ -19,6 +19,7 @@ import {
   taskBundleAnnotations,
   type ProjectMetadata,
 } from './annotations.ts';
+import { artifactHubAnnotations, renderArtifactHubRepo } from './artifact-hub.ts';
 import { bundleStep } from './bundle-step.ts';
 import {
   emptyIndex,
@@ -36,6 +37,7 @@ import { pullBaseImage } from './image/pull-base.ts';
 import { loadTaskDefinitions } from './load-definitions.ts';
 import { renderCatalogReadme, renderTaskReadme } from './readme.ts';
 import { renderRunTest } from './run-test.ts';
+import { resolveCatalogBundles, WHOLE_CATALOG } from './sample-refs.ts';
 import { CHANGES_ANNOTATION, changesAnnotation, renderChangelog, versionChanges } from './release-notes.ts';
 import { compareVersions, highestVersion } from './semver.ts';
 import { publishedCatalogPolicies } from '../signing/policy/catalog-policies.ts';
@@ -70,6 +72,8 @@ export interface BuildOptions {
   basePlainHttp?: boolean;
   /** docker config.json with credentials for the base image's registry. */
   baseDockerConfig?: string;
+  /** Token servers on another domain than the base's registry that may receive those credentials. */
+  baseTrustedTokenRealms?: readonly string[];
   /** Compare with the committed catalog instead of writing it; dist/oci is left as it was. */
   check?: boolean;
   log?: (line: string) => void;
@@ -204,6 +208,7 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
           platforms: options.platforms ?? ['amd64', 'arm64'],
           ...(options.basePlainHttp ? { plainHttp: true } : {}),
           ...(options.baseDockerConfig ? { dockerConfigPath: options.baseDockerConfig } : {}),
+          ...(options.baseTrustedTokenRealms ? { trustedTokenRealms: options.baseTrustedTokenRealms, trustedTokenRealmsSetting: '--base-trusted-token-realm' } : {}),
         });
     const images = await buildImages(repoRoot, definitions, { layout, cacheDir, epoch, platforms: options.platforms, base, project, log });
 
@@ -215,6 +220,8 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
         const image = images.get(program)!;
         return { reference: stepImageReference(registry, program, version, image.index.digest), command: image.entrypoint };
       });
+      // Artifact Hub's metadata is the build's, not the Task's: emitTask stays free of project files (the audit step runs it).
+      Object.assign(taskDoc.metadata.annotations, artifactHubAnnotations({ name, version, category: definition.artifactHubCategory }, project));
       (taskDoc.metadata.annotations as Record<string, string>)[CHANGES_ANNOTATION] = changesAnnotation(
         versionChanges(name, index.tasks[name], version, { interface: taskInterface(definition), deprecated: definition.deprecated }),
       );
@@ -332,7 +339,11 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
       const versionDir = join('task', name, version);
       files.set(join(versionDir, `${name}.yaml`), yaml);
       files.set(join(versionDir, 'README.md'), renderTaskReadme(definition, index.tasks[name]!.versions[version]!));
-      for (const sample of definition.samples) files.set(join(versionDir, 'samples', sample.file), toYamlStream(sample.documents));
+      for (const sample of definition.samples) {
+        const documents = resolveCatalogBundles(sample.documents, (task) => pinnedBundleOf(index, task, `Task ${name} sample ${sample.file}`));
+        documents.forEach((doc, i) => assertValidTektonDocument(doc, `Task ${name} sample ${sample.file} document ${i + 1}`));
+        files.set(join(versionDir, 'samples', sample.file), toYamlStream(documents));
+      }
       const runTest = renderRunTest(definition);
       if (runTest !== undefined) files.set(join(versionDir, 'tests', 'run.yaml'), runTest);
     }
@@ -341,6 +352,7 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
     const derived = await buildCompositions({ sourceDir: dirname(options.tasksDir ?? join(repoRoot, 'tasks')), index, definitions, images, registry, catalogDir, log });
     for (const [path, content] of derived.files) files.set(path, content);
     files.set('README.md', renderCatalogReadme(index));
+    files.set(join('task', 'artifacthub-repo.yml'), renderArtifactHubRepo(project));
     files.set('index.json', renderCatalogIndex(index));
     for (const [path, content] of publishedCatalogPolicies(registry)) files.set(path, content);
     const keptDirs = [...recordedYaml.keys()].map((key) => join('task', ...key.split('@'))).concat(derived.keptDirs);
@@ -366,6 +378,19 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
     await rm(buildDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The pinned bundle reference of a catalog Task's newest recorded version (or of the catalog bundle), for a sample's `catalogTaskRef`. */
+function pinnedBundleOf(index: CatalogIndex, task: string, where: string): string {
+  if (task === WHOLE_CATALOG) return index.catalogBundles[0]!.reference;
+  const entry = index.tasks[task];
+  const record = entry?.versions[entry.latest];
+  if (record === undefined) {
+    throw new CatalogError('BUILD_SAMPLE_UNKNOWN_TASK', `${where} references catalog Task ${task}, which the catalog does not hold`, {
+      hint: `catalogTaskRef() names a Task of this catalog (tasks/<name>/task.ts); use taskRef: {name: ...} for other Tasks`,
+    });
+  }
+  return record.bundle.reference;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ParamRuleSchema } from '../params/rules.ts';
+import { ARTIFACT_HUB_CATEGORIES, MIN_PIPELINES_VERSION } from './catalog-metadata.ts';
 import { VERSION_PATTERN } from './semver.ts';
 
 /**
@@ -200,8 +201,10 @@ export const TaskDefinitionSchema = z
     description: z.string().min(1),
     categories: z.array(z.string().min(1)).min(1),
     tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/)).min(1),
-    /** tekton.dev/pipelines.minVersion; 0.57.0 is the catalog's floor. */
-    minPipelinesVersion: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.57.0'),
+    /** Artifact Hub's category (`artifacthub.io/category`), one of its fixed list. */
+    artifactHubCategory: z.enum(ARTIFACT_HUB_CATEGORIES).default('security'),
+    /** tekton.dev/pipelines.minVersion: the catalog's floor (see MIN_PIPELINES_VERSION for why) unless a Task needs a newer one. */
+    minPipelinesVersion: z.string().regex(/^\d+\.\d+\.\d+$/).default(MIN_PIPELINES_VERSION),
     params: z.array(ParamDefinitionSchema).default([]),
     workspaces: z.array(WorkspaceDefinitionSchema).default([]),
     results: z.array(ResultDefinitionSchema).default([]),

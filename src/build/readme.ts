@@ -1,6 +1,7 @@
 import type { TaskDefinition } from './definition.ts';
 import type { CatalogIndex, VersionRecord } from './catalog-index.ts';
-import { releaseTag } from './annotations.ts';
+import { projectMetadata, releaseTag, type ProjectMetadata } from './annotations.ts';
+import { ARTIFACT_HUB_REPOSITORY } from './catalog-metadata.ts';
 import { describeBound, resultsBudget } from './results-budget.ts';
 import { compareVersions } from './semver.ts';
 
@@ -18,11 +19,32 @@ function ruleText(rule: TaskDefinition['params'][number]['rule']): string {
 }
 
 /**
+ * Notes are written with their own `##` sections; under the README's
+ * `## Notes` they become `###` subsections (and so on down), so the notes
+ * render as one section. Lines inside fenced code blocks are left alone.
+ */
+export function nestHeadings(markdown: string): string {
+  let fence: string | undefined;
+  return markdown
+    .split('\n')
+    .map((line) => {
+      const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+      if (marker !== undefined) {
+        if (fence === undefined) fence = marker;
+        else if (marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+        return line;
+      }
+      return fence === undefined && /^#{1,5} /.test(line) ? `#${line}` : line;
+    })
+    .join('\n');
+}
+
+/**
  * The README that sits beside each Task version: how to reference it (by
  * bundle digest first, as TEP-0110 recommends), its interface, the pinned
  * images, and the hardening every step gets.
  */
-export function renderTaskReadme(definition: TaskDefinition, record: VersionRecord): string {
+export function renderTaskReadme(definition: TaskDefinition, record: VersionRecord, project: ProjectMetadata = projectMetadata()): string {
   const { name, version } = definition;
   const lines: string[] = [];
   lines.push(`# ${definition.displayName}`, '');
@@ -49,6 +71,41 @@ export function renderTaskReadme(definition: TaskDefinition, record: VersionReco
     '    - name: kind',
     '      value: task',
     '```',
+    '',
+    'Or resolve it from [Artifact Hub](https://artifacthub.io) with the `hub` resolver, or from this repository with the `git` resolver:',
+    '',
+    '```yaml',
+    'taskRef:',
+    '  resolver: hub',
+    '  params:',
+    '    - name: type',
+    '      value: artifact',
+    '    - name: catalog',
+    `      value: ${ARTIFACT_HUB_REPOSITORY}`,
+    '    - name: kind',
+    '      value: task',
+    '    - name: name',
+    `      value: ${name}`,
+    '    - name: version',
+    `      value: "${version}"`,
+    '```',
+    '',
+    '```yaml',
+    'taskRef:',
+    '  resolver: git',
+    '  params:',
+    '    - name: url',
+    `      value: ${project.source}.git`,
+    '    - name: revision',
+    `      value: ${releaseTag(name, version)}   # or the commit that tag points at`,
+    '    - name: pathInRepo',
+    `      value: catalog/task/${name}/${version}/${name}.yaml`,
+    '```',
+    '',
+    'Both fetch the YAML without a digest pin: the hub resolver takes whatever Artifact Hub serves for that version and cannot pin',
+    'its content, and the git resolver follows the tag unless `revision` is a full commit id. Neither checks a signature, and the',
+    'hub resolver must be enabled (`enable-hub-resolver` in `resolvers-feature-flags`). The bundle reference above pins the exact',
+    'bytes that were signed; prefer it.',
     '',
     'Or apply the YAML from a clone of this repository:',
     '',
@@ -106,7 +163,7 @@ export function renderTaskReadme(definition: TaskDefinition, record: VersionReco
     'Params reach the step program only through `env` and `args`, never inside a script.',
     '',
   );
-  if (definition.notes) lines.push('## Notes', '', definition.notes.trim(), '');
+  if (definition.notes) lines.push('## Notes', '', nestHeadings(definition.notes.trim()), '');
   if (definition.samples.length > 0) {
     lines.push('## Samples', '');
     for (const sample of definition.samples) lines.push(`- [samples/${sample.file}](samples/${sample.file}): ${sample.description}`);

@@ -1,5 +1,6 @@
 import { CatalogError } from '../errors.ts';
 import { formatResultLimits, formatSharedResultLimit, RESULT_LIMITS_ENV, RESULT_PATHS_ENV, RESULT_SHARED_ENV } from '../step/results.ts';
+import { formatTaskInputs, TASK_INPUTS_ENV } from '../step/task-inputs.ts';
 import { findSubstitutions, classify } from '../tekton/substitution.ts';
 import type { StepDefinition, TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
@@ -123,8 +124,13 @@ export function emitStepAction(definition: TaskDefinition, step: StepDefinition,
   for (const name of [...definition.workspaces.map((workspace) => workspacePathParam(workspace.name)), TMP_VOLUME_PARAM]) {
     if (taken.has(name)) throw problem(definition, step, `the param ${name} it would add is already a param of the Task`);
   }
+  const bridged = step.env.map((variable) => ({ name: variable.name, value: bridgeWorkspaces(variable.value, definition, step) }));
+  const args = step.args.map((arg) => bridgeWorkspaces(arg, definition, step));
+  // Which StepAction param feeds each env var and flag, so the step's messages name what the Task author wrote.
+  const inputs = formatTaskInputs({ env: bridged, args });
   const env = [
-    ...step.env.map((variable) => ({ name: variable.name, value: bridgeWorkspaces(variable.value, definition, step) })),
+    ...bridged,
+    ...(inputs === '' ? [] : [{ name: TASK_INPUTS_ENV, value: inputs }]),
     ...(budget.results.length > 0
       ? [
           { name: RESULT_LIMITS_ENV, value: formatResultLimits(budget.results) },
@@ -133,7 +139,6 @@ export function emitStepAction(definition: TaskDefinition, step: StepDefinition,
         ]
       : []),
   ];
-  const args = step.args.map((arg) => bridgeWorkspaces(arg, definition, step));
   const spec = {
     description: `${definition.summary}\n\nThe step of the ${definition.name} Task ${definition.version}, for your own Tasks: same image, command and hardening.\n`,
     params: [

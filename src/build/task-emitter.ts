@@ -1,5 +1,6 @@
 import { CatalogError } from '../errors.ts';
 import { formatResultLimits, formatSharedResultLimit, RESULT_LIMITS_ENV, RESULT_SHARED_ENV } from '../step/results.ts';
+import { formatTaskInputs, TASK_INPUTS_ENV } from '../step/task-inputs.ts';
 import type { TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
 import { stepEntrypoint } from './image.ts';
@@ -44,11 +45,12 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
         { hint: 'Tekton pastes substitutions into the script as code; pass the value through env or args instead' },
       );
     }
-    const reserved = step.env.find((variable) => variable.name === RESULT_LIMITS_ENV || variable.name === RESULT_SHARED_ENV);
-    if (reserved) {
-      throw new CatalogError('BUILD_RESERVED_ENV', `Task ${definition.name}, step ${step.name}: ${reserved.name} is set by the generator`, {
-        hint: 'declare each result with its bound instead',
-      });
+    for (const reserved of [RESULT_LIMITS_ENV, RESULT_SHARED_ENV, TASK_INPUTS_ENV]) {
+      if (step.env.some((variable) => variable.name === reserved)) {
+        throw new CatalogError('BUILD_RESERVED_ENV', `Task ${definition.name}, step ${step.name}: ${reserved} is set by the generator`, {
+          hint: reserved === TASK_INPUTS_ENV ? 'it is derived from the step\'s env and args' : 'declare each result with its bound instead',
+        });
+      }
     }
   }
   const budget = assertResultsFit(definition);
@@ -60,7 +62,9 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
   const steps = definition.steps.map((step) => {
     const resolved = resolveImage(step.program);
     const image = typeof resolved === 'string' ? { reference: resolved, command: stepEntrypoint(step.program) } : resolved;
-    const env = [...step.env, ...limitsEnv];
+    // Which Task param or workspace feeds each env var and flag, so the step's messages name what the pipeline author wrote.
+    const inputs = formatTaskInputs(step);
+    const env = [...step.env, ...limitsEnv, ...(inputs === '' ? [] : [{ name: TASK_INPUTS_ENV, value: inputs }])];
     return {
       name: step.name,
       image: image.reference,

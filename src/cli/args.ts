@@ -30,3 +30,21 @@ export function stringFlag(values: Values, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
 }
+
+/**
+ * --trusted-token-realm, on every command that sends registry credentials: the
+ * client gives them only to a token server on the registry's own host or
+ * registrable domain, and to the ones listed here (src/oci/registry/token-realm.ts).
+ */
+export const TRUSTED_TOKEN_REALM_FLAG: Flags = { 'trusted-token-realm': { type: 'string', multiple: true } };
+export const TRUSTED_TOKEN_REALM_HELP = `  --trusted-token-realm <url>  a token server on another domain that may receive the
+                           registry credentials, e.g. https://auth.example.com (repeatable)`;
+
+/** The registry client options for --trusted-token-realm; a refusal names the flag. */
+export function trustedTokenRealmOptions(values: Values): { trustedTokenRealms?: string[]; trustedTokenRealmsSetting: string } {
+  const realms = values['trusted-token-realm'];
+  return {
+    ...(Array.isArray(realms) && realms.length > 0 ? { trustedTokenRealms: realms } : {}),
+    trustedTokenRealmsSetting: '--trusted-token-realm',
+  };
+}

@@ -31,6 +31,8 @@ Options:
                                oci:<layout-dir>@sha256:… (changes every image digest)
   --base-plain-http            pull the base over plain HTTP (loopback registries only)
   --base-docker-config <file>  docker config.json with credentials for the base's registry
+  --base-trusted-token-realm <url>  a token server on another domain that may receive those
+                               credentials, e.g. https://auth.example.com (repeatable)
   --check                      write nothing (not even dist/oci); exit 1 if catalog/ differs from a fresh build
   --dist <dir>                 build output folder (default dist)
   --catalog <dir>              catalog folder (default catalog)
@@ -54,6 +56,7 @@ export async function runBuildCommand(args: string[], repoRoot: string, io: { st
         base: { type: 'string' },
         'base-plain-http': { type: 'boolean', default: false },
         'base-docker-config': { type: 'string' },
+        'base-trusted-token-realm': { type: 'string', multiple: true },
         check: { type: 'boolean', default: false },
         dist: { type: 'string' },
         catalog: { type: 'string' },
@@ -89,6 +92,7 @@ export async function runBuildCommand(args: string[], repoRoot: string, io: { st
     ...(values.base ? { base: values.base } : {}),
     ...(values['base-plain-http'] ? { basePlainHttp: true } : {}),
     ...(values['base-docker-config'] ? { baseDockerConfig: resolve(values['base-docker-config']) } : {}),
+    ...(values['base-trusted-token-realm']?.length ? { baseTrustedTokenRealms: values['base-trusted-token-realm'] } : {}),
     check: values.check,
     log: values.quiet ? () => {} : (line) => io.stdout.write(`${line}\n`),
   });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ExitCode } from '../step/run.ts';
-import { parseCommand, stringFlag, usage, type CommandIo } from './args.ts';
+import { parseCommand, stringFlag, usage, type CommandIo, TRUSTED_TOKEN_REALM_FLAG, TRUSTED_TOKEN_REALM_HELP, trustedTokenRealmOptions } from './args.ts';
 import { explainRegistryError } from './registry-hints.ts';
 
 export const LIST_HELP = `Usage: tekton-catalog list [<registry/namespace> | <bundle-ref>] [options]
@@ -20,6 +20,7 @@ Options:
   --catalog <dir>           the local catalog to list (default catalog)
   --json                    print the listing as JSON
   --docker-config <file>    docker config.json with credentials for the registry host
+${TRUSTED_TOKEN_REALM_HELP}
   --plain-http              use HTTP instead of TLS; only for a loopback registry
   -h, --help                show this help
 `;
@@ -31,6 +32,7 @@ export async function listCommand(args: string[], io: CommandIo): Promise<number
       catalog: { type: 'string' },
       json: { type: 'boolean' },
       'docker-config': { type: 'string' },
+      ...TRUSTED_TOKEN_REALM_FLAG,
       'plain-http': { type: 'boolean' },
     },
     LIST_HELP,
@@ -50,6 +52,7 @@ export async function listCommand(args: string[], io: CommandIo): Promise<number
     listing = await listCatalog(target === undefined ? { local: resolve(stringFlag(values, 'catalog') ?? 'catalog') } : { registry: target }, {
       plainHttp,
       ...(dockerConfig === undefined ? {} : { dockerConfigPath: resolve(dockerConfig) }),
+      client: trustedTokenRealmOptions(values),
     });
   } catch (error) {
     throw explainRegistryError(error, (target ?? '').split('/')[0]!, plainHttp);

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { ExitCode } from '../step/run.ts';
-import { parseCommand, stringFlag, type CommandIo } from './args.ts';
+import { parseCommand, stringFlag, TRUSTED_TOKEN_REALM_FLAG, TRUSTED_TOKEN_REALM_HELP, trustedTokenRealmOptions, type CommandIo } from './args.ts';
 import { explainRegistryError } from './registry-hints.ts';
 
 export const PUBLISH_HELP = `Usage: tekton-catalog publish [options]
@@ -30,6 +30,7 @@ Options:
   --record <file>          machine-readable publish record (default <dist>/publish-record.json)
   --docker-config <file>   docker config.json with credentials for the registry host
   --plain-http             use HTTP instead of TLS; only for a loopback registry
+${TRUSTED_TOKEN_REALM_HELP}
   -h, --help               show this help
 `;
 
@@ -45,6 +46,7 @@ export async function publishCommand(args: string[], io: CommandIo): Promise<num
       record: { type: 'string' },
       'docker-config': { type: 'string' },
       'plain-http': { type: 'boolean' },
+      ...TRUSTED_TOKEN_REALM_FLAG,
     },
     PUBLISH_HELP,
   );
@@ -72,6 +74,7 @@ export async function publishCommand(args: string[], io: CommandIo): Promise<num
       replaceDrafts: values['replace-drafts'] === true,
       ...(stringFlag(values, 'docker-config') === undefined ? {} : { dockerConfigPath: resolve(stringFlag(values, 'docker-config')!) }),
       ...(dryRun ? {} : { recordPath }),
+      client: trustedTokenRealmOptions(values),
       log: (line) => io.stderr.write(`${line}\n`),
     });
   } catch (error) {

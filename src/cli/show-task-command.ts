@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ExitCode } from '../step/run.ts';
-import { parseCommand, stringFlag, usage, type CommandIo } from './args.ts';
+import { parseCommand, stringFlag, usage, type CommandIo, TRUSTED_TOKEN_REALM_FLAG, TRUSTED_TOKEN_REALM_HELP, trustedTokenRealmOptions } from './args.ts';
 import { explainRegistryError } from './registry-hints.ts';
 
 export const SHOW_HELP = `Usage: tekton-catalog show-task <bundle-ref> [<name>] [options]
@@ -24,6 +24,7 @@ Options:
   --kind <kind>             resource kind (default task)
   --layout <dir>            read from a local OCI layout instead of a registry
   --docker-config <file>    docker config.json with credentials for the registry host
+${TRUSTED_TOKEN_REALM_HELP}
   --plain-http              use HTTP instead of TLS; only for a loopback registry
   -h, --help                show this help
 `;
@@ -35,6 +36,7 @@ export async function showTaskCommand(args: string[], io: CommandIo): Promise<nu
       kind: { type: 'string' },
       layout: { type: 'string' },
       'docker-config': { type: 'string' },
+      ...TRUSTED_TOKEN_REALM_FLAG,
       'plain-http': { type: 'boolean' },
     },
     SHOW_HELP,
@@ -68,7 +70,7 @@ export async function showTaskCommand(args: string[], io: CommandIo): Promise<nu
     const dockerConfig = stringFlag(values, 'docker-config');
     try {
       resource = await readBundleResource(
-        { from: ref, registryOptions: { plainHttp, ...(dockerConfig === undefined ? {} : { dockerConfigPath: resolve(dockerConfig) }) } },
+        { from: ref, registryOptions: { plainHttp, ...(dockerConfig === undefined ? {} : { dockerConfigPath: resolve(dockerConfig) }), ...trustedTokenRealmOptions(values) } },
         name,
         kind,
       );

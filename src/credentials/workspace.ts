@@ -207,7 +207,7 @@ async function openRoot(root: string): Promise<Folder> {
       });
     }
     throw new CredentialsError(CredentialsErrorCode.workspaceInvalid, `the credentials workspace cannot be opened: ${describeSystemError(error)}`, {
-      hint: 'bind the credentials workspace and pass its path ($(workspaces.credentials.path))',
+      hint: 'bind the credentials workspace to a fresh volume (emptyDir, or a volumeClaimTemplate across the tasks of a Pipeline)',
     });
   }
 }

@@ -8,7 +8,7 @@ import type { Descriptor } from '../oci/media-types.ts';
 import { RegistryClient } from '../oci/registry/index.ts';
 import { parseBundle } from '../sigstore/bundle/parse.ts';
 import { isVerificationFailure, VerifyErrorCode } from '../sigstore/errors.ts';
-import { ImageVerifier, type ImageInspection } from '../sigstore/image-verifier.ts';
+import { ImageVerifier, registryClientOptions, type ImageInspection, type RegistryAccessOptions } from '../sigstore/image-verifier.ts';
 import type { BundleVerifier } from '../sigstore/verify/bundle-verifier.ts';
 import { attachLegacySignature, legacyAnnotations, simpleSigningPayload } from './attachment/legacy-signature.ts';
 import { attachBundleReferrer } from './attachment/referrer.ts';
@@ -20,13 +20,6 @@ import { PredicateType, inTotoStatement } from './attestations/statement.ts';
 import { SigningErrorCode, signingError } from './errors.ts';
 import { planSigning, type SignTarget } from './plan.ts';
 import { bundleBytes, type SigstoreSigner } from './signer/sigstore-signer.ts';
-
-export interface RegistryAccess {
-  /** Registries reached over plain HTTP: loopback hosts only (the client refuses others). */
-  plainHttpRegistries?: readonly string[];
-  dockerConfigPath?: string;
-  timeoutMs?: number;
-}
 
 export interface CatalogSignerOptions {
   repoRoot: string;
@@ -40,7 +33,8 @@ export interface CatalogSignerOptions {
    */
   verifier: BundleVerifier;
   context: BuildContext;
-  registry?: RegistryAccess;
+  /** How registries are reached: the same options as verify-image's. */
+  registry?: RegistryAccessOptions;
   /** Also write cosign's legacy `sha256-<hex>.sig` signatures. */
   legacySignatures?: boolean;
   /** Attach a CycloneDX SBOM to every step image (default true). */
@@ -221,11 +215,7 @@ export class CatalogSigner {
     let client = this.clients.get(registry);
     if (client === undefined) {
       const access = this.options.registry ?? {};
-      client = new RegistryClient(registry, {
-        plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
-        ...(access.dockerConfigPath ? { dockerConfigPath: access.dockerConfigPath } : {}),
-        ...(access.timeoutMs ? { timeoutMs: access.timeoutMs } : {}),
-      });
+      client = new RegistryClient(registry, registryClientOptions(access, registry));
       this.clients.set(registry, client);
     }
     return client;

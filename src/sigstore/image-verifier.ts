@@ -1,6 +1,6 @@
 import { CatalogError, isCatalogError, quoteUntrusted } from '../errors.ts';
 import { sha256Digest, type Digest } from '../oci/digest.ts';
-import { RegistryClient, formatReference, parseReference, type ImageReference } from '../oci/registry/index.ts';
+import { RegistryClient, formatReference, parseReference, type ImageReference, type RegistryClientOptions } from '../oci/registry/index.ts';
 import { parseBundle } from './bundle/parse.ts';
 import { SignatureDiscovery, type SignatureCandidate } from './discovery/signature-discovery.ts';
 import { VerificationFailure, VerifyErrorCode, isVerificationFailure, type VerifyErrorCodeValue } from './errors.ts';
@@ -12,8 +12,12 @@ import type { BundleVerifier, VerifiedSigner } from './verify/bundle-verifier.ts
 export interface RegistryAccessOptions {
   /** A docker config.json with credentials (exact host match). */
   dockerConfigPath?: string;
+  /** How messages name the docker config, e.g. 'the docker-config workspace'. */
+  dockerConfigSetting?: string;
   /** Registries reached over plain HTTP; the client refuses any that is not loopback. */
   plainHttpRegistries?: readonly string[];
+  /** How refusals name the setting above, e.g. 'the verify-image param "plain-http-registries"'. */
+  plainHttpSetting?: string;
   /** Token servers (origins) that may receive credentials although they are on another domain than the registry. */
   trustedTokenRealms?: readonly string[];
   /** How a realm refusal names the setting above, e.g. 'the verify-image param "trusted-token-realms"'. */
@@ -21,6 +25,21 @@ export interface RegistryAccessOptions {
   timeoutMs?: number;
   maxAttempts?: number;
   maxManifestBytes?: number;
+}
+
+/** The registry client options for one registry: every step and command that reads registries builds its clients here. */
+export function registryClientOptions(access: RegistryAccessOptions, registry: string): RegistryClientOptions {
+  return {
+    plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
+    ...(access.plainHttpSetting === undefined ? {} : { plainHttpSetting: access.plainHttpSetting }),
+    ...(access.dockerConfigPath === undefined ? {} : { dockerConfigPath: access.dockerConfigPath }),
+    ...(access.dockerConfigSetting === undefined ? {} : { dockerConfigSetting: access.dockerConfigSetting }),
+    ...(access.timeoutMs === undefined ? {} : { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs }),
+    ...(access.maxAttempts === undefined ? {} : { maxAttempts: access.maxAttempts }),
+    ...(access.maxManifestBytes === undefined ? {} : { maxManifestBytes: access.maxManifestBytes }),
+    ...(access.trustedTokenRealms === undefined ? {} : { trustedTokenRealms: access.trustedTokenRealms }),
+    ...(access.trustedTokenRealmsSetting === undefined ? {} : { trustedTokenRealmsSetting: access.trustedTokenRealmsSetting }),
+  };
 }
 
 export interface ImageVerifierOptions {
@@ -244,15 +263,7 @@ export class ImageVerifier {
     let client = this.clients.get(registry);
     if (client === undefined) {
       const access = this.options.registry ?? {};
-      client = new RegistryClient(registry, {
-        plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
-        ...(access.dockerConfigPath === undefined ? {} : { dockerConfigPath: access.dockerConfigPath }),
-        ...(access.timeoutMs === undefined ? {} : { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs }),
-        ...(access.maxAttempts === undefined ? {} : { maxAttempts: access.maxAttempts }),
-        ...(access.maxManifestBytes === undefined ? {} : { maxManifestBytes: access.maxManifestBytes }),
-        ...(access.trustedTokenRealms === undefined ? {} : { trustedTokenRealms: access.trustedTokenRealms }),
-        ...(access.trustedTokenRealmsSetting === undefined ? {} : { trustedTokenRealmsSetting: access.trustedTokenRealmsSetting }),
-      });
+      client = new RegistryClient(registry, registryClientOptions(access, registry));
       this.clients.set(registry, client);
     }
     return client;

@@ -1,3 +1,5 @@
+import type { RE2JS } from 're2js';
+import { loadRegexEngine, type RegexEngine } from '../params/regex/linear-pattern.ts';
 import { baseName } from './paths.ts';
 
 /**
@@ -36,7 +38,15 @@ interface ContentRule {
   kind: CredentialKind;
   /** Cheap literal prefilter: the regex runs only near an anchor. */
   anchors: Buffer[];
-  pattern: RegExp;
+  /**
+   * RE2 syntax, run by re2js: file contents are the attacker's, and under V8's
+   * backtracking engine a megabyte of "eyJ" took minutes (every start position
+   * rescans the run). RE2 has no lookaround, so the rules that need a boundary
+   * match it and report where the key itself starts (`at`).
+   */
+  pattern: string;
+  /** The capture group where the credential starts, when the pattern matches a boundary before it. */
+  at?: number;
   /** Extra check on the matched text (e.g. decode a JWT); the text never leaves. */
   confirm?: (match: string) => boolean;
   /** Only for files whose path satisfies this. */
@@ -47,48 +57,53 @@ const isGitCredentialFile = (path: string) =>
   baseName(path) === '.git-credentials' || path === '.git/config' || path.endsWith('/.git/config');
 const isNetrc = (path: string) => baseName(path) === '.netrc' || baseName(path) === '_netrc';
 
+/** V8's \\s on latin1 text, written out: RE2's \\s leaves out \\v, U+0085 and U+00A0. */
+const SPACE = '[\\t\\n\\v\\f\\r \\x{85}\\x{a0}]';
+
 const CONTENT_RULES: ContentRule[] = [
   {
     kind: CredentialKind.privateKey,
     anchors: [Buffer.from('PRIVATE KEY-----')],
-    pattern: /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/,
+    pattern: '-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----',
   },
   {
     kind: CredentialKind.awsAccessKey,
     anchors: [Buffer.from('AKIA'), Buffer.from('ASIA')],
-    pattern: /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/,
+    pattern: '(?:^|[^A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?:[^A-Z0-9]|$)',
+    at: 1,
   },
   {
     kind: CredentialKind.awsSecretKey,
     anchors: [Buffer.from('ecret_access_key'), Buffer.from('ECRET_ACCESS_KEY'), Buffer.from('ecretAccessKey')],
-    pattern: /secret_?access_?key["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/i,
+    pattern: `(?i:secret_?access_?key["']?${SPACE}*[:=]${SPACE}*["']?[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)`,
   },
   {
     kind: CredentialKind.gcpServiceAccount,
     anchors: [Buffer.from('service_account')],
-    pattern: /"type"\s*:\s*"service_account"/,
+    pattern: `"type"${SPACE}*:${SPACE}*"service_account"`,
   },
   {
     kind: CredentialKind.dockerConfigAuths,
     anchors: [Buffer.from('"auths"')],
-    pattern: /"auths"\s*:\s*\{\s*"/,
+    pattern: `"auths"${SPACE}*:${SPACE}*\\{${SPACE}*"`,
   },
   {
     kind: CredentialKind.kubernetesToken,
     anchors: [Buffer.from('eyJ')],
-    pattern: /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/,
+    pattern: 'eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]+',
     confirm: isKubernetesJwt,
   },
   {
     kind: CredentialKind.gitCredentials,
     anchors: [Buffer.from('://')],
-    pattern: /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]+:[^\s@/]+@/i,
+    pattern: '(?i)[a-z][a-z0-9+.-]*://[^\\t\\n\\v\\f\\r \\x{85}\\x{a0}:@/]+:[^\\t\\n\\v\\f\\r \\x{85}\\x{a0}@/]+@',
     appliesTo: isGitCredentialFile,
   },
   {
     kind: CredentialKind.netrcPassword,
     anchors: [Buffer.from('password')],
-    pattern: /(?:^|\s)password\s+\S/,
+    pattern: `(?:^|${SPACE})(password)${SPACE}+[^\\t\\n\\v\\f\\r \\x{85}\\x{a0}]`,
+    at: 1,
     appliesTo: isNetrc,
   },
 ];
@@ -222,20 +237,51 @@ export class CredentialScanner {
   }
 }
 
+/** The rules compiled for re2js, once per thread (loadDetectors). */
+let compiled: Map<ContentRule, RE2JS> | undefined;
+
+/**
+ * Loads the RE2 engine and compiles the rules. Every thread that scans
+ * (the main thread and each hashing worker) awaits it before its first file:
+ * scanning itself is synchronous, in the hashing pass.
+ */
+export async function loadDetectors(): Promise<void> {
+  if (compiled !== undefined) return;
+  const re2: RegexEngine = await loadRegexEngine();
+  compiled = new Map(CONTENT_RULES.map((rule) => [rule, re2.RE2JS.compile(rule.pattern)]));
+}
+
+function program(rule: ContentRule): RE2JS {
+  const found = compiled?.get(rule);
+  if (found === undefined) throw new Error('credential detectors used before loadDetectors()');
+  return found;
+}
+
+/**
+ * The first confirmed match of `rule` near an anchor starting in [from, to).
+ * The windows around the anchors ([anchor - LOOK_BEHIND, anchor + LOOK_AHEAD))
+ * are merged where they overlap and each merged region is searched once, so
+ * a file made of anchors costs one linear pass, not one pass per anchor.
+ */
 function findRule(rule: ContentRule, bytes: Buffer, from: number, to: number): number | undefined {
+  const anchors: number[] = [];
   for (const anchor of rule.anchors) {
-    let position = from;
-    for (;;) {
-      const index = bytes.indexOf(anchor, position);
-      if (index === -1 || index >= to) break;
-      // Decode only a bounded neighbourhood of the anchor.
-      const start = Math.max(0, index - LOOK_BEHIND);
-      const text = bytes.toString('latin1', start, Math.min(bytes.length, index + LOOK_AHEAD));
-      const regex = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'g');
-      for (const match of text.matchAll(regex)) {
-        if (!rule.confirm || rule.confirm(match[0])) return start + match.index;
-      }
-      position = index + 1;
+    for (let index = bytes.indexOf(anchor, from); index !== -1 && index < to; index = bytes.indexOf(anchor, index + 1)) anchors.push(index);
+  }
+  if (anchors.length === 0) return undefined;
+  anchors.sort((a, b) => a - b);
+  const re2 = program(rule);
+  let i = 0;
+  while (i < anchors.length) {
+    const start = Math.max(0, anchors[i]! - LOOK_BEHIND);
+    let end = Math.min(bytes.length, anchors[i]! + LOOK_AHEAD);
+    while (i + 1 < anchors.length && anchors[i + 1]! - LOOK_BEHIND <= end) end = Math.min(bytes.length, anchors[++i]! + LOOK_AHEAD);
+    i++;
+    // latin1: one character per byte, so offsets in the text are offsets in the bytes.
+    const matcher = re2.matcher(bytes.toString('latin1', start, end));
+    while (matcher.find()) {
+      const group = rule.at ?? 0;
+      if (!rule.confirm || rule.confirm(matcher.group(group)!)) return start + matcher.start(group);
     }
   }
   return undefined;

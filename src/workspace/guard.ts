@@ -175,7 +175,7 @@ export class WorkspaceGuard {
     const diffs = new FindingList();
     this.checkMarker(findings, runUid, true);
     await this.checkInjectedCredentials(findings);
-    const allow = new GlobSet(this.options.allowGlobs ?? []);
+    const allow = await GlobSet.load(this.options.allowGlobs ?? []);
     const counts = emptyCounts();
     let allowedChanges = 0;
     const reader = new ManifestReader(this.manifestPath, expected);

@@ -3,7 +3,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { CatalogError } from '../errors.ts';
-import { CredentialScanner, type CredentialHit } from './detectors.ts';
+import { CredentialScanner, loadDetectors, type CredentialHit } from './detectors.ts';
 
 /**
  * Reads each regular file once: sha256 and credential scan in one pass, and
@@ -281,6 +281,8 @@ export function defaultThreads(): number {
 /** Worker side: the same module, started by InspectorPool with a role marker. */
 if (!isMainThread && (workerData as { role?: string } | null)?.role === WORKER_ROLE && parentPort) {
   const port = parentPort;
+  // Messages wait in the port's queue until the listener is attached, after the detectors are compiled.
+  await loadDetectors();
   port.on('message', (message: { id: number; jobs: InspectJob[] }) => {
     port.postMessage({ id: message.id, results: message.jobs.map(inspectFile) });
   });

@@ -2,6 +2,7 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readd
 import { resolve } from 'node:path';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { InspectorPool, defaultThreads, type InspectionSlot } from './inspector.ts';
+import { loadDetectors } from './detectors.ts';
 import type { CredentialHit } from './detectors.ts';
 import { ROOT_PATH, decodeName, joinRelative } from './paths.ts';
 import { XattrReader, type Xattr, type XattrSlot } from './xattrs.ts';
@@ -169,6 +170,7 @@ export class WorkspaceWalker {
    * waiting on a worker, so the consumer's work overlaps the hashing.
    */
   async *batches(): AsyncGenerator<WalkEntry[]> {
+    await loadDetectors();
     const xattrs = new XattrReader(this.options.xattrTool, this.useFds);
     const pool = new InspectorPool(this.options.threads ?? defaultThreads());
     const window: Produced[] = [];

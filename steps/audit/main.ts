@@ -6,6 +6,7 @@ import { quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { runStep } from '../../src/step/run.ts';
 import { CATALOG_DEFINITIONS } from './catalog-definitions.ts';
 
@@ -67,7 +68,7 @@ async function main(): Promise<number> {
       },
     });
   } catch (error) {
-    throw new AuditError(AuditErrorCodes.usage, error instanceof Error ? error.message : String(error), { hint: 'run with --help' });
+    throw new AuditError(AuditErrorCodes.usage, error instanceof Error ? error.message : String(error), { hint: argsHint('audit') });
   }
   const args = parsed.values;
   if (args.help) {
@@ -76,7 +77,7 @@ async function main(): Promise<number> {
   }
   const env = readEnv(EnvSchema);
   const source = nonEmpty(args.source, env.SOURCE);
-  if (!source) throw new AuditError(AuditErrorCodes.usage, 'no --source (SOURCE) given', { hint: 'bind the source workspace' });
+  if (!source) throw new AuditError(AuditErrorCodes.usage, `no ${inputLabel('SOURCE')} given (--source or SOURCE)`, { hint: 'bind the source workspace to the folder holding the YAML to audit' });
   const mode = nonEmpty(args.mode, env.MODE) ?? 'audit';
   if (mode !== 'audit' && mode !== 'lint') throw new AuditError(AuditErrorCodes.usage, `param mode must be audit or lint, not ${quoteUntrusted(mode)}`);
   const failOn = nonEmpty(args['fail-on'], env.FAIL_ON);

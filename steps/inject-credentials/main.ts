@@ -9,6 +9,7 @@ import { isSecretType } from '../../src/credentials/secret.ts';
 import { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from '../../src/credentials/writers/basic-auth.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
@@ -95,10 +96,14 @@ function parseCli(argv: readonly string[]): Cli {
     }
   }
   if (help) return { help, mode: 'inject', allowedHosts: [], basicAuthFormats: [], opaqueFiles: [] };
-  if (mode !== 'inject' && mode !== 'cleanup') throw usage('--mode must be "inject" or "cleanup"');
+  if (mode !== 'inject' && mode !== 'cleanup') {
+    throw new CatalogError('USAGE_ARGS', `${inputLabel('--mode')} must be "inject" or "cleanup"`, { hint: 'use mode: inject in the task that writes the credentials and mode: cleanup in finally' });
+  }
   const formats = lists.get('--basic-auth-formats') ?? ['git-credentials', 'netrc'];
   const unknown = formats.filter((format) => !isBasicAuthFormat(format));
-  if (unknown.length > 0) throw usage(`--basic-auth-formats accepts ${BASIC_AUTH_FORMATS.join(', ')}`);
+  if (unknown.length > 0) {
+    throw new CatalogError('USAGE_ARGS', `${inputLabel('--basic-auth-formats')} accepts ${BASIC_AUTH_FORMATS.join(', ')}`, { hint: 'list only those formats, e.g. basic-auth-formats: ["git-credentials"]' });
+  }
   return {
     help,
     mode,
@@ -109,7 +114,7 @@ function parseCli(argv: readonly string[]): Cli {
 }
 
 function usage(message: string): CatalogError {
-  return new CatalogError('USAGE_ARGS', message, { hint: `run ${NAME} --help` });
+  return new CatalogError('USAGE_ARGS', message, { hint: argsHint(NAME) });
 }
 
 const redactor = new Redactor();

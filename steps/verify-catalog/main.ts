@@ -6,6 +6,7 @@ import { renderCatalogSummary } from '../../src/signing/verify-catalog/report.ts
 import { verifyCatalogReference } from '../../src/signing/verify-catalog/run.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 
 const NAME = 'verify-catalog';
@@ -51,11 +52,16 @@ const EnvSchema = z.object({
   REPORT_DIR: optionalText,
 });
 
+/** Where a pipeline author gives registry credentials. */
+const DOCKER_CONFIG_SETTING = 'the docker-config workspace (a kubernetes.io/dockerconfigjson Secret with key config.json)';
+
 function parseArgs(argv: readonly string[]): { help: true } | { help: false; bundle: string } {
   if (argv[0] === '--help' || argv[0] === '-h') return { help: true };
   // The value after --bundle is the reference even if it looks like a flag: a param never becomes an option.
   if (argv[0] !== '--bundle' || argv.length !== 2 || argv[1] === '') {
-    throw new CatalogError('USAGE_ARGS', 'expected exactly: --bundle <reference> (or --help)', { hint: 'set the Task param bundle' });
+    throw new CatalogError('USAGE_ARGS', argv[0] === '--bundle' && argv[1] === '' ? `${inputLabel('--bundle')} is empty` : 'expected exactly: --bundle <reference> (or --help)', {
+      hint: argv[0] === '--bundle' && argv.length === 2 ? 'pass the bundle to verify, pinned by digest: <registry>/<repository>:<tag>@sha256:<digest>' : argsHint(NAME),
+    });
   }
   return { help: false, bundle: argv[1]! };
 }
@@ -69,7 +75,11 @@ async function main(): Promise<number> {
   const env = readEnv(EnvSchema);
   const plainHttpRegistries = env.PLAIN_HTTP_REGISTRIES.split(/[\s,]+/).filter(Boolean);
   for (const host of plainHttpRegistries) {
-    if (!isLoopbackHost(host)) throw new CatalogError('CONFIG_PLAIN_HTTP', `plain-http-registries lists ${quoteUntrusted(host)}, which is not a loopback host`);
+    if (!isLoopbackHost(host)) {
+      throw new CatalogError('CONFIG_PLAIN_HTTP', `${inputLabel('PLAIN_HTTP_REGISTRIES')} lists ${quoteUntrusted(host)}, which is not a loopback host`, {
+        hint: 'plain HTTP is only for registries on 127.0.0.1, [::1] or localhost; use TLS everywhere else',
+      });
+    }
   }
   const keyed = env.PUBLIC_KEY_DIR !== '';
   const result = await verifyCatalogReference(args.bundle, {
@@ -79,7 +89,9 @@ async function main(): Promise<number> {
     ...(env.SOURCE_REPOSITORY !== '' ? { sourceRepository: env.SOURCE_REPOSITORY } : {}),
     ...(env.TRUSTED_ROOT_DIR !== '' ? { trustedRootPath: join(env.TRUSTED_ROOT_DIR, env.TRUSTED_ROOT_FILE) } : {}),
     ...(env.DOCKER_CONFIG_DIR !== '' ? { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') } : {}),
+    dockerConfigSetting: DOCKER_CONFIG_SETTING,
     plainHttpRegistries,
+    plainHttpSetting: 'the verify-catalog param "plain-http-registries" (loopback registries only)',
     timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
     ...(env.REPORT_DIR !== '' ? { reportPath: join(env.REPORT_DIR, 'verify-catalog-report.json') } : {}),
   });

@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { envBoolean, readEnv } from '../../src/step/env.ts';
 import { artifactInputResultName, artifactInputValue, MAX_ARTIFACT_INPUTS } from '../../src/chains/type-hints.ts';
 import { resultLimit, resultValueBytes, sharedResultLimit, writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
 
@@ -102,7 +103,11 @@ function parseArgs(argv: readonly string[]): { help: true } | { help: false; ima
   if (argv[0] !== '--images') throw usage('the first argument must be --images (or --help)');
   // Everything after --images is an image, even if it looks like a flag: params never become options.
   const images = argv.slice(1).filter((image) => image !== '');
-  if (images.length === 0) throw usage('give at least one image reference after --images');
+  if (images.length === 0) {
+    throw new CatalogError('USAGE_ARGS', `${inputLabel('--images')} is empty: give at least one image reference`, {
+      hint: 'pass the images to verify, e.g. images: ["registry.example.com/team/app@sha256:…"], or the result of the task that built them',
+    });
+  }
   return { help: false, images };
 }
 
@@ -169,7 +174,7 @@ function checkResultsFit(images: readonly string[], attestationRequired: boolean
 }
 
 function usage(message: string): CatalogError {
-  return new CatalogError('USAGE_ARGS', message, { hint: `run ${NAME} --help` });
+  return new CatalogError('USAGE_ARGS', message, { hint: argsHint(NAME) });
 }
 
 async function buildVerifier(env: Env): Promise<BundleVerifier> {
@@ -180,7 +185,10 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
   const keyless = [env.CERTIFICATE_IDENTITY, env.CERTIFICATE_IDENTITY_REGEXP, env.CERTIFICATE_OIDC_ISSUER, env.CERTIFICATE_OIDC_ISSUER_REGEXP].some((v) => v !== '');
   if (env.PUBLIC_KEY_DIR !== '') {
     if (keyless) {
-      throw new VerificationFailure(VerifyErrorCode.policyInvalid, 'set either a public key or a keyless policy (certificate identity and issuer), not both');
+      throw new VerificationFailure(
+        VerifyErrorCode.policyInvalid,
+        `${inputLabel('PUBLIC_KEY_DIR')} is bound and a keyless policy is set (certificate-identity or -regexp, certificate-oidc-issuer or -regexp): use one or the other, not both`,
+      );
     }
     const path = join(env.PUBLIC_KEY_DIR, env.PUBLIC_KEY_FILE);
     const key = VerificationKey.fromPem(await readSmallFile(path, 16 * 1024, 'public key'), path);
@@ -205,14 +213,17 @@ async function buildVerifier(env: Env): Promise<BundleVerifier> {
   return new BundleVerifier({ trustedRoot, keyless: policy, requireTlog: env.REQUIRE_TLOG });
 }
 
+/** The params and workspaces that choose the key and trusted root files, as the pipeline author knows them. */
+const fileParams = 'workspaces public-key and trusted-root, params public-key-file and trusted-root-file';
+
 async function readSmallFile(path: string, maxBytes: number, what: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch {
-    throw new CatalogError('CONFIG_FILE', `cannot read the ${what} at ${path}`, { hint: `bind the workspace holding the ${what} and check the file name` });
+    throw new CatalogError('CONFIG_FILE', `cannot read the ${what} at ${path}`, { hint: `check that the ${what}'s workspace holds a file with the name its file-name param gives (${fileParams})` });
   }
-  if (bytes.byteLength > maxBytes) throw new CatalogError('CONFIG_FILE', `the ${what} at ${path} is larger than ${maxBytes} bytes`);
+  if (bytes.byteLength > maxBytes) throw new CatalogError('CONFIG_FILE', `the ${what} at ${path} is larger than ${maxBytes} bytes`, { hint: `bind the ${what} itself, not a bundle of files (${fileParams})` });
   return bytes;
 }
 
@@ -220,7 +231,7 @@ function plainHttpRegistries(list: string): string[] {
   const hosts = list.split(/[\s,]+/).filter(Boolean);
   for (const host of hosts) {
     if (!isLoopbackHost(host)) {
-      throw new CatalogError('CONFIG_PLAIN_HTTP', `PLAIN_HTTP_REGISTRIES lists ${quoteUntrusted(host)}, which is not a loopback host`, {
+      throw new CatalogError('CONFIG_PLAIN_HTTP', `${inputLabel('PLAIN_HTTP_REGISTRIES')} lists ${quoteUntrusted(host)}, which is not a loopback host`, {
         hint: 'plain HTTP is only for registries on 127.0.0.1, [::1] or localhost; use TLS everywhere else',
       });
     }
@@ -268,10 +279,12 @@ async function main(): Promise<number> {
     verifier: await buildVerifier(env),
     registry: {
       plainHttpRegistries: plainHttpRegistries(env.PLAIN_HTTP_REGISTRIES),
+      plainHttpSetting: 'the verify-image param "plain-http-registries" (loopback registries only)',
       trustedTokenRealms: parseTrustedRealms(env.TRUSTED_TOKEN_REALMS.split(/\s+/).filter(Boolean), REALM_SETTING),
       trustedTokenRealmsSetting: REALM_SETTING,
       timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
       ...(env.DOCKER_CONFIG_DIR === '' ? {} : { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') }),
+      dockerConfigSetting: 'the docker-config workspace (a kubernetes.io/dockerconfigjson Secret with key config.json)',
     },
     requireDigest: env.REQUIRE_DIGEST,
     ...(env.ATTESTATION_PREDICATE_TYPE === '' ? {} : { attestationPredicateType: env.ATTESTATION_PREDICATE_TYPE }),

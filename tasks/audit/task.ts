@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 
 const PATH_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
 
@@ -82,7 +83,7 @@ Write the reason in the YAML, on the line above the entry: \`# tekton-audit-igno
           kind: 'TaskRun',
           metadata: { generateName: 'audit-' },
           spec: {
-            taskRef: { name: 'audit' },
+            taskRef: catalogTaskRef('audit'),
             params: [{ name: 'paths', value: ['.tekton'] }],
             workspaces: [
               { name: 'source', volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } },

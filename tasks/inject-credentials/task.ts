@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
 
 /**
@@ -197,24 +198,24 @@ With \`secret-source: kubernetes-api\` the step reads the pod's service account 
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
-  name: inject-registry-push-creds
+  name: inject-git-deploy-key
 rules:
   - apiGroups: [""]
     resources: ["secrets"]
-    resourceNames: ["registry-push-creds"]   # only this Secret
+    resourceNames: ["git-deploy-key"]        # only this Secret: the one samples/taskrun-kubernetes-api.yaml reads
     verbs: ["get"]                           # never list or watch: they cannot be limited by name
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
-  name: inject-registry-push-creds
+  name: inject-git-deploy-key
 subjects:
   - kind: ServiceAccount
     name: credentials-injector
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: Role
-  name: inject-registry-push-creds
+  name: inject-git-deploy-key
 \`\`\`
 
 A 403 names the Secret and the rule to add; the response body is never printed. No cluster runs in this repository's tests: the API path is tested against a loopback HTTPS stub (self-signed CA handed to the step as \`ca.crt\`) that checks the bearer token, enforces \`resourceNames\` (403 for any other name) and answers every list with 403.
@@ -294,7 +295,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
               {
                 name: 'inject-credentials',
                 runAfter: ['build'],
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [
                   { name: 'secret-name', value: 'registry-push-creds' },
                   { name: 'secret-type', value: 'kubernetes.io/dockerconfigjson' },
@@ -320,7 +321,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
             finally: [
               {
                 name: 'cleanup-credentials',
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [{ name: 'mode', value: 'cleanup' }],
                 workspaces: [{ name: 'credentials', workspace: 'credentials' }],
               },
@@ -376,7 +377,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
             tasks: [
               {
                 name: 'inject-registry-credentials',
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [
                   { name: 'secret-name', value: 'registry-push-creds' },
                   { name: 'secret-type', value: 'kubernetes.io/dockerconfigjson' },
@@ -391,7 +392,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
               {
                 name: 'inject-git-credentials',
                 runAfter: ['inject-registry-credentials'],
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [
                   { name: 'secret-name', value: 'git-tag-creds' },
                   { name: 'secret-type', value: 'kubernetes.io/basic-auth' },
@@ -417,7 +418,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
               {
                 // No digest here: Tekton skips a finally task whose params use a result of a task that failed.
                 name: 'cleanup-credentials',
-                taskRef: { name: 'inject-credentials' },
+                taskRef: catalogTaskRef('inject-credentials'),
                 params: [{ name: 'mode', value: 'cleanup' }],
                 workspaces: [{ name: 'credentials', workspace: 'credentials' }],
               },
@@ -435,7 +436,7 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
           kind: 'TaskRun',
           metadata: { generateName: 'inject-credentials-api-' },
           spec: {
-            taskRef: { name: 'inject-credentials' },
+            taskRef: catalogTaskRef('inject-credentials'),
             serviceAccountName: 'credentials-injector',
             params: [
               { name: 'secret-source', value: 'kubernetes-api' },

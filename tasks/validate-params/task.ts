@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 
 /** The rule set used by the samples: one param of each common type. */
 const SAMPLE_RULES = `git-revision: {type: git-sha}
@@ -144,7 +145,7 @@ A Task that runs the validate-params image itself can pass one env variable per 
           kind: 'TaskRun',
           metadata: { generateName: 'validate-params-' },
           spec: {
-            taskRef: { name: 'validate-params' },
+            taskRef: catalogTaskRef('validate-params'),
             params: [
               { name: 'rules', value: SAMPLE_RULES },
               {
@@ -180,7 +181,7 @@ A Task that runs the validate-params image itself can pass one env variable per 
             tasks: [
               {
                 name: 'validate',
-                taskRef: { name: 'validate-params' },
+                taskRef: catalogTaskRef('validate-params'),
                 params: [
                   {
                     name: 'rules',

@@ -1,8 +1,10 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { CATALOG_BUNDLE_PLACEHOLDER, catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { PUBLISHED_IDENTITY } from '../../src/signing/published-identity.ts';
 
-const CATALOG = 'ghcr.io/hardened-tekton/catalog/catalog:latest@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae';
+/** The build puts the published catalog bundle's pinned reference here. */
+const CATALOG = CATALOG_BUNDLE_PLACEHOLDER;
 const fileName = { type: 'regex', pattern: '[A-Za-z0-9_-][A-Za-z0-9._-]*', maxLength: 128 } as const;
 
 export default defineTask({
@@ -98,7 +100,7 @@ Run verify-catalog first and resolve the catalog's Tasks from \`$(tasks.verify-c
           apiVersion: 'tekton.dev/v1',
           kind: 'TaskRun',
           metadata: { generateName: 'verify-catalog-' },
-          spec: { taskRef: { name: 'verify-catalog' }, params: [{ name: 'bundle', value: CATALOG }] },
+          spec: { taskRef: catalogTaskRef('verify-catalog'), params: [{ name: 'bundle', value: CATALOG }] },
         },
       ],
     },
@@ -113,7 +115,7 @@ Run verify-catalog first and resolve the catalog's Tasks from \`$(tasks.verify-c
           spec: {
             params: [{ name: 'git-revision', type: 'string', description: 'The commit to build.' }],
             tasks: [
-              { name: 'verify-catalog', taskRef: { name: 'verify-catalog' }, params: [{ name: 'bundle', value: CATALOG }] },
+              { name: 'verify-catalog', taskRef: catalogTaskRef('verify-catalog'), params: [{ name: 'bundle', value: CATALOG }] },
               {
                 name: 'validate',
                 runAfter: ['verify-catalog'],

@@ -1,5 +1,6 @@
 import { artifactInputResultName, MAX_ARTIFACT_INPUTS } from '../../src/chains/type-hints.ts';
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
 import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/signature-discovery.ts';
@@ -205,7 +206,7 @@ Results travel in Tekton's termination message, a few kilobytes for all of them 
           kind: 'TaskRun',
           metadata: { generateName: 'verify-image-' },
           spec: {
-            taskRef: { name: 'verify-image' },
+            taskRef: catalogTaskRef('verify-image'),
             params: [
               { name: 'images', value: [SAMPLE_IMAGE] },
               { name: 'certificate-identity', value: IDENTITY },
@@ -230,7 +231,7 @@ Results travel in Tekton's termination message, a few kilobytes for all of them 
             tasks: [
               {
                 name: 'verify',
-                taskRef: { name: 'verify-image' },
+                taskRef: catalogTaskRef('verify-image'),
                 params: [
                   { name: 'images', value: ['$(params.image)'] },
                   { name: 'certificate-identity-regexp', value: 'https://github\\.com/my-org/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+' },

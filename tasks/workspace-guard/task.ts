@@ -1,4 +1,5 @@
 import { defineTask } from '../../src/build/definition.ts';
+import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 
 const GLOB_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
 
@@ -150,7 +151,7 @@ The step runs as uid 65532 and must be able to read every file: set \`podTemplat
           kind: 'TaskRun',
           metadata: { generateName: 'workspace-guard-police-' },
           spec: {
-            taskRef: { name: 'workspace-guard' },
+            taskRef: catalogTaskRef('workspace-guard'),
             params: [
               { name: 'mode', value: 'police' },
               { name: 'run-uid', value: '5c3a2f0e-8d7b-4e2a-9f1c-0a1b2c3d4e5f' },
@@ -181,7 +182,7 @@ The step runs as uid 65532 and must be able to read every file: set \`podTemplat
               {
                 name: 'seal',
                 runAfter: ['clone'],
-                taskRef: { name: 'workspace-guard' },
+                taskRef: catalogTaskRef('workspace-guard'),
                 params: [
                   { name: 'mode', value: 'seal' },
                   { name: 'run-uid', value: '$(context.pipelineRun.uid)' },
@@ -194,7 +195,7 @@ The step runs as uid 65532 and must be able to read every file: set \`podTemplat
               {
                 name: 'verify',
                 runAfter: ['seal'],
-                taskRef: { name: 'workspace-guard' },
+                taskRef: catalogTaskRef('workspace-guard'),
                 params: [
                   { name: 'mode', value: 'verify' },
                   { name: 'run-uid', value: '$(context.pipelineRun.uid)' },

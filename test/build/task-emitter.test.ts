@@ -2,10 +2,14 @@ import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+import { artifactHubAnnotations } from '../../src/build/artifact-hub.ts';
+import { CATALOG_MAINTAINER, MIN_PIPELINES_VERSION } from '../../src/build/catalog-metadata.ts';
 import { defineTask } from '../../src/build/definition.ts';
 import { hardeningViolations } from '../../src/build/hardening.ts';
 import { imageEntrypoint, stepEntrypoint } from '../../src/build/image.ts';
 import { emitTask } from '../../src/build/task-emitter.ts';
+import { inputLabel, TASK_INPUTS_ENV } from '../../src/step/task-inputs.ts';
 import { buildImageConfig, buildImageIndex, buildImageManifest, linuxPlatform } from '../../src/oci/image-config.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import { MediaType } from '../../src/oci/media-types.ts';
@@ -35,13 +39,21 @@ t.test('emits tektoncd/catalog labels and annotations and a summary line', async
   const task = emitTask(defineTask(base), pinned);
   t.equal(task.apiVersion, 'tekton.dev/v1');
   t.equal(task.metadata.labels['app.kubernetes.io/version'], '0.1.0');
-  t.same(task.metadata.annotations, {
-    'tekton.dev/pipelines.minVersion': '0.57.0',
-    'tekton.dev/categories': 'Security',
-    'tekton.dev/tags': 'demo, security',
-    'tekton.dev/displayName': 'Demo',
-    'tekton.dev/platforms': 'linux/amd64,linux/arm64',
-  });
+  const annotations = task.metadata.annotations as Record<string, string>;
+  t.same(
+    Object.fromEntries(Object.entries(annotations).filter(([key]) => key.startsWith('tekton.dev/'))),
+    {
+      'tekton.dev/pipelines.minVersion': MIN_PIPELINES_VERSION,
+      'tekton.dev/categories': 'Security',
+      'tekton.dev/tags': 'demo, security',
+      'tekton.dev/displayName': 'Demo',
+      'tekton.dev/platforms': 'linux/amd64,linux/arm64',
+    },
+  );
+  t.equal(defineTask(base).artifactHubCategory, 'security', 'Artifact Hub category defaults to security');
+  // The artifacthub.io/* annotations are added by the build (test/build/artifacthub.test.ts checks the catalog): emitTask reads no project file.
+  t.same(Object.keys(annotations).filter((key) => key.startsWith('artifacthub.io/')), []);
+  t.same(parse(artifactHubAnnotations({ name: 'demo', version: '0.1.0', category: 'security' })['artifacthub.io/maintainers']!), [{ ...CATALOG_MAINTAINER }], 'the one catalog maintainer, with an email');
   t.match(task.spec.description, /^A demo Task\.\n\nLonger text\.\n$/);
 });
 
@@ -139,4 +151,36 @@ t.test('the Entrypoint comes from the built image, and platforms that disagree f
     message: /linux\/amd64 .*x\.mjs.*linux\/arm64 .*y\.mjs/,
   });
   await t.rejects(imageEntrypoint(layout, await indexOf(same, undefined), 'step-x'), { code: 'IMAGE_ENTRYPOINT_MISSING', message: /linux\/arm64/ });
+});
+
+t.test('each step says which Task param or workspace feeds its env vars and flags, and that name is reserved', async (t) => {
+  const definition = defineTask({
+    ...base,
+    params: [...base.params, { name: 'images', type: 'array', description: 'Images', rule: { type: 'image-reference' } }],
+    workspaces: [{ name: 'secret', description: 'A Secret', optional: true }],
+    steps: [
+      {
+        name: 'run',
+        program: 'validate-params',
+        args: ['--images', '$(params.images[*])', '--fixed', 'literal'],
+        env: [
+          { name: 'PARAM_REVISION', value: '$(params.revision)' },
+          { name: 'SECRET_DIR', value: '$(workspaces.secret.path)' },
+          { name: 'MIXED', value: 'prefix-$(params.revision)' },
+          { name: 'CONSTANT', value: 'x' },
+        ],
+      },
+    ],
+  });
+  const step = emitTask(definition, pinned).spec.steps[0]!;
+  const inputs = step.env!.find((e) => e.name === TASK_INPUTS_ENV)?.value;
+  t.equal(inputs, 'PARAM_REVISION=param:revision SECRET_DIR=workspace:secret --images=param:images', 'only whole references are mapped');
+  const env = { [TASK_INPUTS_ENV]: inputs };
+  t.equal(inputLabel('PARAM_REVISION', env), 'param "revision"');
+  t.equal(inputLabel('--images', env), 'param "images"');
+  t.equal(inputLabel('CONSTANT', env), 'CONSTANT', 'a value the Task sets itself keeps its own name');
+  t.throws(
+    () => emitTask(defineTask({ ...base, steps: [{ ...base.steps[0]!, env: [{ name: TASK_INPUTS_ENV, value: 'x' }] }] }), pinned),
+    { code: 'BUILD_RESERVED_ENV' },
+  );
 });

@@ -3,9 +3,10 @@
 // and samples: every Task bundle and step image reference the index records
 // comes out with a version and a digest, and the catalog bundle's tags are
 // not versions to Renovate, so no part is ever offered as an "upgrade" of another.
+// The configuration is the README's, and every sample yields a version and a digest.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,21 +15,16 @@ import { parseCatalogIndex } from '../../src/build/catalog-index.ts';
 import { repoRoot } from '../harness/shared.ts';
 
 const RENOVATE = join(repoRoot, 'node_modules', 'renovate', 'dist', 'renovate.js');
-const DIGEST_REF = '(?<depName>[a-z0-9.-]+(?::\\d+)?/[a-z0-9._/-]+):(?<currentValue>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})@(?<currentDigest>sha256:[a-f0-9]{64})';
-
-/** The configuration a catalog user would give Renovate: the tekton manager for YAML, a regex manager for Markdown. */
-const config = {
-  enabledManagers: ['tekton', 'custom.regex'],
-  tekton: { managerFilePatterns: ['/^catalog/task/.+\\.yaml$/'] },
-  customManagers: [
-    {
-      customType: 'regex',
-      managerFilePatterns: ['/(^|/)README\\.md$/', '/(^|/)CHANGELOG\\.md$/'],
-      matchStrings: [DIGEST_REF],
-      datasourceTemplate: 'docker',
-    },
-  ],
-};
+/**
+ * The configuration a catalog user gives Renovate, read from the README's
+ * "Keep references current with Renovate" block, so the documented snippet
+ * and the tested one cannot drift apart.
+ */
+function readmeRenovateConfig(readme: string): Record<string, unknown> {
+  const match = /<!-- renovate-config:[^>]*-->\n```json\n([\s\S]*?)```/.exec(readme);
+  if (!match) throw new Error('README.md has no <!-- renovate-config --> JSON block');
+  return JSON.parse(match[1]!) as Record<string, unknown>;
+}
 
 interface Dep {
   depName: string;
@@ -51,6 +47,7 @@ t.test('Renovate extracts a version and a digest for every Task and step image r
   await git('init', '-q', '.');
   await git('add', '-A');
   await git('commit', '-q', '-m', 'catalog');
+  const config = readmeRenovateConfig(await readFile(join(repoRoot, 'README.md'), 'utf8'));
   const configPath = join(work, 'renovate-config.json');
   await writeFile(configPath, JSON.stringify(config));
   const reportPath = join(work, 'report.json');
@@ -96,9 +93,21 @@ t.test('Renovate extracts a version and a digest for every Task and step image r
   const catalogDeps = deps.filter((d) => d.depName?.startsWith(`${index.registry}/`));
   t.ok(catalogDeps.length >= references, `${catalogDeps.length} references to the catalog extracted`);
   t.same(catalogDeps.filter((d) => !d.currentValue || !d.currentDigest).map((d) => `${d.file}: ${d.depName}`), [], 'no catalog reference without a version and a digest');
-  const byName = deps.filter((d) => /\/samples\//.test(d.file) && d.depName === undefined).length;
-  const sampleRefs = catalogDeps.filter((d) => /\/samples\//.test(d.file)).length;
-  t.comment(`samples: ${sampleRefs} bundle references to the catalog; ${byName} taskRefs by name that Renovate cannot follow (issue 11 converts the samples to the bundles resolver)`);
+  // Every sample gives Renovate at least one catalog reference with both a version and a digest, so it can move them.
+  let samples = 0;
+  for (const [name, entry] of Object.entries(index.tasks)) {
+    for (const version of Object.keys(entry.versions)) {
+      const dir = join('catalog', 'task', name, version, 'samples');
+      for (const file of (await readdir(join(repoRoot, dir))).filter((f) => f.endsWith('.yaml'))) {
+        const path = `${dir}/${file}`;
+        const pinned = catalogDeps.filter((d) => d.file === path && d.currentValue && d.currentDigest);
+        samples++;
+        t.ok(pinned.length > 0, `${path}: Renovate extracts ${pinned.map((d) => `${d.depName}:${d.currentValue}@digest`).join(', ') || 'nothing'}`);
+        t.ok(pinned.some((d) => d.depName === `${index.registry}/tasks/${name}` && d.currentValue === version && d.currentDigest === entry.versions[version]!.bundle.digest), `${path}: its own bundle, version ${version} and the recorded digest`);
+      }
+    }
+  }
+  t.ok(samples >= 9, `${samples} sample files checked`);
   const ours = new Set([...Object.keys(index.tasks).map((n) => `${index.registry}/tasks/${n}`), ...Object.values(index.tasks).flatMap((e) => Object.values(e.versions).flatMap((r) => Object.keys(r.images).map((p) => `${index.registry}/steps/${p}`))), `${index.registry}/catalog`]);
   const topReadme = deps.filter((d) => d.file === 'README.md');
   t.same(topReadme.filter((d) => !ours.has(d.depName) || !JSON.stringify(index).includes(d.currentDigest!)), [], 'a pinned reference in the top README is one the index records');

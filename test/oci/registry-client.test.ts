@@ -3,7 +3,7 @@ import { CatalogError } from '../../src/errors.ts';
 import { sha256Digest, digestHex } from '../../src/oci/digest.ts';
 import { MediaType } from '../../src/oci/media-types.ts';
 import { RegistryClient } from '../../src/oci/registry/client.ts';
-import { credentialsFromConfigObject } from '../../src/oci/registry/credentials.ts';
+import { credentialsFromConfigObject, credentialsFromDockerConfig } from '../../src/oci/registry/credentials.ts';
 import { parseChallenge } from '../../src/oci/registry/auth.ts';
 import { parseReference } from '../../src/oci/registry/reference.ts';
 import { requireRegistryTools, startRegistry, type RegistryAuth } from '../harness/registry.ts';
@@ -42,6 +42,7 @@ t.test('docker config credentials are used only for an exact host match', async 
   t.equal(credentialsFromConfigObject(config, 'registry.example.com:443'), undefined);
   t.equal(credentialsFromConfigObject(config, 'other.example'), undefined);
   t.throws(() => credentialsFromConfigObject({ auths: { h: { auth: Buffer.from('nocolon').toString('base64') } } }, 'h'), { code: 'CONFIG_DOCKER_CONFIG' });
+  await t.rejects(credentialsFromDockerConfig('/nonexistent/config.json', 'h', 'the docker-config workspace'), { code: 'CONFIG_DOCKER_CONFIG', hint: /the docker-config workspace/ });
 });
 
 t.test('plain HTTP is refused unless asked for, and then only for loopback', async (t) => {
@@ -67,6 +68,17 @@ for (const auth of ['none', 'basic', 'token'] as RegistryAuth[]) {
       const anonymous = new RegistryClient(registry.host, { plainHttp: true, maxAttempts: 1 });
       await t.rejects(anonymous.hasBlob('x/y', sha256Digest('nothing')), { code: 'REGISTRY_UNAUTHORIZED' }, 'no credentials: a clear refusal');
       await anonymous.close();
+    }
+    if (auth === 'basic') {
+      const anonymous = new RegistryClient(registry.host, { plainHttp: true, maxAttempts: 1 });
+      await t.rejects(anonymous.hasBlob('x/y', sha256Digest('nothing')), { code: 'REGISTRY_UNAUTHORIZED', hint: /--docker-config/ }, 'the CLI names its flag');
+      await anonymous.close();
+      // Inside a Task the hint names what the pipeline author binds, not the CLI flag.
+      const inTask = new RegistryClient(registry.host, { plainHttp: true, maxAttempts: 1, dockerConfigSetting: 'the docker-config workspace' });
+      await t.rejects(inTask.hasBlob('x/y', sha256Digest('nothing')), { code: 'REGISTRY_UNAUTHORIZED', hint: /^give the docker-config workspace with an "auths" entry/ });
+      await inTask.close();
+    }
+    if (auth !== 'none') {
       const wrong = new RegistryClient(registry.host, { plainHttp: true, maxAttempts: 1, credentials: { username: registry.username!, password: 'wrong' } });
       const error = await wrong.hasBlob('x/y', sha256Digest('nothing')).catch((e: unknown) => e);
       t.equal(codeOf(error), 'REGISTRY_UNAUTHORIZED', 'a wrong password is refused');
@@ -125,3 +137,13 @@ for (const auth of ['none', 'basic', 'token'] as RegistryAuth[]) {
     t.same(referrers.manifests, referrersIndex.manifests, 'fallback entries are returned raw, not filtered');
   });
 }
+
+t.test('plain-HTTP refusals name the setting the caller can change: a flag by default, a Task param inside a step', async (t) => {
+  for (const [setting, expected] of [[undefined, '--plain-http'], ['the verify-image param "plain-http-registries"', 'the verify-image param "plain-http-registries"']] as const) {
+    const client = new RegistryClient('registry.example.com', { plainHttp: true, maxAttempts: 1, ...(setting ? { plainHttpSetting: setting } : {}) });
+    t.teardown(() => client.close());
+    const error = await client.getManifest('app', 'v1').then(() => undefined, (e: unknown) => e as CatalogError);
+    t.equal(error?.code, 'REGISTRY_INSECURE', 'plain HTTP to a remote host is refused');
+    t.equal(error?.hint, `drop ${expected}; a remote registry must be reached over TLS`, `the hint names ${expected}`);
+  }
+});

@@ -8,6 +8,10 @@ import { CatalogError } from '../../src/errors.ts';
 import { sha256Digest } from '../../src/oci/digest.ts';
 import { MediaType } from '../../src/oci/media-types.ts';
 import { RegistryClient, type RegistryClientOptions } from '../../src/oci/registry/client.ts';
+import { runCli } from '../../src/cli/main.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { requireRegistryTools, startRegistry } from '../harness/registry.ts';
 import { startHostileServer } from './fixtures/hostile-registry.ts';
 
@@ -131,4 +135,31 @@ if (requireRegistryTools(t, 'token')) {
     t.equal(cdn.requests.length, 1);
     t.equal(cdn.requests[0]!.authorization, undefined, 'the CDN got nothing');
   });
+
+  t.test('the command line: --trusted-token-realm lets list send the docker config credentials to a listed token server', async (t) => {
+    const relayRealm = `http://${relay.host}`;
+    nameRealm(relayRealm);
+    const dir = await mkdtemp(join(tmpdir(), 'realm-cli-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const dockerConfig = join(dir, 'config.json');
+    const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+    await writeFile(dockerConfig, JSON.stringify({ auths: { [front.host]: { auth } } }));
+    const run = async (...extra: string[]) => {
+      const out = { stdout: '', stderr: '' };
+      const io = { stdout: { write: (text: string | Uint8Array) => (out.stdout += String(text)) }, stderr: { write: (text: string | Uint8Array) => (out.stderr += String(text)) } };
+      try {
+        return { code: await runCli(['list', `${front.host}/realm`, '--plain-http', '--docker-config', dockerConfig, ...extra], io), error: undefined, ...out };
+      } catch (error) {
+        return { code: undefined, error: error as CatalogError, ...out };
+      }
+    };
+    const refused = await run();
+    t.equal(refused.error?.code, 'REGISTRY_REALM_REFUSED', 'without the flag the credentials stay home');
+    t.match(refused.error?.message, '--trusted-token-realm', 'and the message names the flag to set');
+    t.equal(relay.requests.length, 0, 'the token server saw nothing');
+    const listed = await run('--trusted-token-realm', relayRealm);
+    t.not(listed.error?.code, 'REGISTRY_REALM_REFUSED', `listed with the flag, the token server is used (${listed.error?.code ?? `exit ${listed.code}`})`);
+    t.ok(relay.requests.some((r) => r.authorization?.startsWith('Basic ')), 'and received the credentials');
+  });
+
 }

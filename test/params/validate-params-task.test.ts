@@ -46,10 +46,11 @@ t.test('emitted Task and samples are valid Tekton and validate against the CRDs'
 
 t.test('the Pipeline sample gates its build on validate with runAfter', async (t) => {
   const pipeline = definition.samples.find((s) => s.file === 'pipeline.yaml')!.documents[0] as {
-    spec: { tasks: { name: string; taskRef?: { name: string }; runAfter?: string[] }[] };
+    spec: { tasks: { name: string; taskRef?: { resolver?: string; params?: { name: string; value: string }[] }; runAfter?: string[] }[] };
   };
   const tasks = pipeline.spec.tasks;
-  const validate = tasks.find((task) => task.taskRef?.name === 'validate-params');
+  // The sample resolves validate-params from its bundle, as the README recommends.
+  const validate = tasks.find((task) => task.taskRef?.resolver === 'bundles' && task.taskRef.params?.some((p) => p.name === 'name' && p.value === 'validate-params'));
   t.ok(validate, 'the Pipeline runs validate-params');
   for (const task of tasks.filter((x) => x !== validate)) t.same(task.runAfter, [validate!.name], `${task.name} runs after validation`);
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { envBoolean, readEnv } from '../../src/step/env.ts';
+import { TASK_INPUTS_ENV } from '../../src/step/task-inputs.ts';
 import { MAX_RESULT_BYTES, writeResult } from '../../src/step/results.ts';
 import { ExitCode, formatError } from '../../src/step/run.ts';
 
@@ -32,6 +33,30 @@ t.test('readEnv names every bad variable and never echoes values', async (t) => 
     t.match(message, /STRICT/);
     t.notMatch(message, /secret-value-123/, 'the bad value is not echoed');
   }
+});
+
+t.test('inside a Task, readEnv names the Task params and workspaces, and says which values the Task set itself', async (t) => {
+  const schema = z.object({ MODE: z.enum(['seal', 'verify']), STRICT: envBoolean(true), ROOT: z.string().min(1), LIMITS: z.string().regex(/^x$/) });
+  const inputs = { [TASK_INPUTS_ENV]: 'MODE=param:mode STRICT=param:strict ROOT=workspace:source' };
+  const bad = { ...inputs, MODE: 'secret-value-123', STRICT: 'yes', ROOT: '', LIMITS: 'y' };
+  const error = (() => {
+    try {
+      readEnv(schema, bad);
+    } catch (caught) {
+      return caught as CatalogError;
+    }
+    return undefined;
+  })();
+  t.equal(error?.code, 'USAGE_ENV');
+  t.match(error?.message, /^invalid Task params:/);
+  t.match(error?.message, /param "mode": /);
+  t.match(error?.message, /param "strict": must be "true" or "false"/);
+  t.match(error?.message, /workspace "source" path: /);
+  t.match(error?.message, /LIMITS: /, 'a variable the Task sets keeps its name');
+  t.notMatch(error?.message, /\bMODE\b|\bSTRICT\b|\bROOT\b/, 'no env var name a pipeline author cannot see');
+  t.notMatch(error?.message, /secret-value-123/);
+  t.match(error?.hint, /report it as a catalog bug/);
+  t.throws(() => readEnv(schema, { ...inputs, MODE: 'x', STRICT: 'true', ROOT: 'r', LIMITS: 'x' }), { hint: /where your Pipeline or TaskRun passes them/ } as unknown as Error);
 });
 
 t.test('formatError gives one line per error, with code and exit code, and no stack', async (t) => {

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { CredentialScanner, credentialKindByName } from '../../src/workspace/detectors.ts';
+import { CredentialScanner, credentialKindByName, loadDetectors } from '../../src/workspace/detectors.ts';
+
+await loadDetectors();
 
 function scan(path: string, content: string, chunk = 1 << 20) {
   const scanner = new CredentialScanner(path);
@@ -63,4 +66,32 @@ t.test('credentials recognised by name', async (t) => {
   t.equal(credentialKindByName('.git-credentials'), 'git-credentials');
   t.equal(credentialKindByName('var/run/secrets/kubernetes.io/serviceaccount/token'), 'kubernetes-service-account-token');
   t.equal(credentialKindByName('src/token'), undefined);
+});
+
+t.test('a file made of anchors is scanned in one linear pass per rule (a watchdog fails only on a hang)', async (t) => {
+  // Under V8's backtracking engine the first took minutes: every "eyJ" restarted a scan of the whole run.
+  const cases: [string, string][] = [
+    ['notes.txt', 'eyJ'.repeat(350_000)],
+    ['notes2.txt', `eyJ${'a'.repeat(1_000_000)}.eyJ${'b'.repeat(100)}`],
+    ['repo/.git/config', `${'a'.repeat(1_000_000)}://`.repeat(2)],
+    ['k.txt', 'AKIA'.repeat(250_000)],
+    ['k.json', `${'"auths"'.repeat(100_000)}`],
+    ['k2.txt', `secret_access_key=${'A'.repeat(1_000_000)}`],
+    ['home/.netrc', `password${' '.repeat(1_000_000)}`],
+  ];
+  const moduleUrl = new URL('../../src/workspace/detectors.ts', import.meta.url).href;
+  const script = `
+const { readFileSync } = await import('node:fs');
+const { CredentialScanner, loadDetectors } = await import(${JSON.stringify(moduleUrl)});
+await loadDetectors();
+for (const [path, content] of JSON.parse(readFileSync(0, 'utf8'))) {
+  const scanner = new CredentialScanner(path);
+  const bytes = Buffer.from(content);
+  for (let i = 0; i < bytes.length; i += 1 << 20) scanner.push(bytes.subarray(i, i + (1 << 20)));
+  process.stdout.write(JSON.stringify(scanner.results().map((hit) => hit.kind)) + '\\n');
+}`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 20 });
+  t.equal(child.signal, null, 'the watchdog did not have to stop the child');
+  t.equal(child.status, 0, child.stderr);
+  t.same(child.stdout.trim().split('\n'), cases.map(() => '[]'), 'every file finished, nothing found');
 });

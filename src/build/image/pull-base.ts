@@ -16,6 +16,8 @@ export interface PullBaseOptions {
   dockerConfigPath?: string;
   /** Token servers (https://host[:port]) on another domain than the registry that may receive its credentials. */
   trustedTokenRealms?: readonly string[];
+  /** How a realm refusal names the setting, e.g. the CLI flag. */
+  trustedTokenRealmsSetting?: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function pullBaseImage(reference: string, options: PullBaseOptions)
     ...(options.plainHttp ? { plainHttp: true } : {}),
     ...(options.dockerConfigPath ? { dockerConfigPath: options.dockerConfigPath } : {}),
     ...(options.trustedTokenRealms ? { trustedTokenRealms: options.trustedTokenRealms } : {}),
+    ...(options.trustedTokenRealmsSetting ? { trustedTokenRealmsSetting: options.trustedTokenRealmsSetting } : {}),
   });
   try {
     const top = await copyManifest(client, parsed.repository, parsed.digest, layout);

@@ -137,7 +137,9 @@ export async function fetchSecret(options: {
     await agent.close().catch(() => undefined);
   }
   if (status === 401) {
-    throw new CredentialsError(CredentialsErrorCode.apiUnauthorized, `the Kubernetes API rejected the service account token (401) for ${label}`);
+    throw new CredentialsError(CredentialsErrorCode.apiUnauthorized, `the Kubernetes API rejected the service account token (401) for ${label}`, {
+      hint: 'the TaskRun\'s service account token is not valid for this cluster: check the service account the Pipeline gives this task (taskRunSpecs[].serviceAccountName) exists',
+    });
   }
   if (status === 403) {
     throw new CredentialsError(
@@ -147,7 +149,9 @@ export async function fetchSecret(options: {
     );
   }
   if (status === 404) {
-    throw new CredentialsError(CredentialsErrorCode.apiNotFound, `${label} does not exist in namespace ${account.namespace} (404)`);
+    throw new CredentialsError(CredentialsErrorCode.apiNotFound, `${label} does not exist in namespace ${account.namespace} (404)`, {
+      hint: 'check the secret-name param: the Secret must be in the namespace the PipelineRun runs in',
+    });
   }
   if (status !== 200) {
     throw new CredentialsError(CredentialsErrorCode.apiFailure, `GET ${label} from the Kubernetes API answered HTTP ${status}`);

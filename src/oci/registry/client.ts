@@ -4,7 +4,7 @@ import { digestHex, isDigest, sha256Digest, type Digest } from '../digest.ts';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../media-types.ts';
 import { acceptableChallengeScopes, parseChallenge, repositoryScope, type Action, type Challenge } from './auth.ts';
 import { MANIFEST_JSON_LIMITS, TOKEN_JSON_LIMITS, type JsonShapeLimits } from './bounded-json.ts';
-import { credentialsFromDockerConfig, type BasicCredentials } from './credentials.ts';
+import { credentialsFromDockerConfig, DEFAULT_DOCKER_CONFIG_SETTING, type BasicCredentials } from './credentials.ts';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST, assertRepositoryName } from './reference.ts';
 import { DEFAULT_REALM_SETTING, assertRealmMayReceiveCredentials, parseRealm, parseTrustedRealms, type RealmPolicy } from './token-realm.ts';
 import {
@@ -35,6 +35,8 @@ export interface RegistryClientOptions extends TransportOptions {
    * registry's host nor under its registrable domain. Empty by default.
    */
   trustedTokenRealms?: readonly string[];
+  /** How messages name where the docker config comes from, e.g. a Task workspace; default the CLI's --docker-config. */
+  dockerConfigSetting?: string;
   /** How a refusal names the setting above to the person who sees it (a Task param, a flag). */
   trustedTokenRealmsSetting?: string;
 }
@@ -631,7 +633,7 @@ export class RegistryClient {
     const authorization = await this.authorization([...scopes, ...extra], context, true);
     if (authorization === undefined) {
       throw new CatalogError('REGISTRY_UNAUTHORIZED', `${describe(context)}: the registry requires credentials and none were given for ${this.registry}`, {
-        hint: 'pass --docker-config <config.json> with an "auths" entry for exactly this host',
+        hint: `give ${this.options.dockerConfigSetting ?? DEFAULT_DOCKER_CONFIG_SETTING} with an "auths" entry for exactly this host`,
       });
     }
     response = await send(authorization);
@@ -703,7 +705,7 @@ export class RegistryClient {
   private async loadCredentials(): Promise<void> {
     if (this.credentialsLoaded) return;
     this.credentialsLoaded = true;
-    this.credentials = await credentialsFromDockerConfig(this.options.dockerConfigPath!, this.registry);
+    this.credentials = await credentialsFromDockerConfig(this.options.dockerConfigPath!, this.registry, this.options.dockerConfigSetting);
   }
 }
 

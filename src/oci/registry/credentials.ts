@@ -19,7 +19,11 @@ const DOCKER_HUB_KEYS = new Set(['docker.io', 'index.docker.io', 'registry-1.doc
  * "registry.example.com" never lends its password to
  * "registry.example.com.evil.test" or to another port.
  */
-export async function credentialsFromDockerConfig(path: string, registryHost: string): Promise<BasicCredentials | undefined> {
+/** `setting`: how a message names where the docker config comes from (a flag, a Task workspace). */
+/** How the CLI's messages name the docker config. */
+export const DEFAULT_DOCKER_CONFIG_SETTING = '--docker-config <config.json>';
+
+export async function credentialsFromDockerConfig(path: string, registryHost: string, setting = DEFAULT_DOCKER_CONFIG_SETTING): Promise<BasicCredentials | undefined> {
   let text: string;
   try {
     const bytes = await readFile(path);
@@ -30,7 +34,7 @@ export async function credentialsFromDockerConfig(path: string, registryHost: st
   } catch (error) {
     if (error instanceof CatalogError) throw error;
     throw new CatalogError('CONFIG_DOCKER_CONFIG', `cannot read docker config ${path}`, {
-      hint: 'pass --docker-config with the path of a readable config.json',
+      hint: `give ${setting} holding a readable config.json`,
       cause: error,
     });
   }

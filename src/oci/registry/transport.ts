@@ -16,6 +16,8 @@ import { isLoopbackHost } from './reference.ts';
 export interface TransportOptions {
   /** Allow http:// — refused anyway unless the host is loopback. */
   plainHttp?: boolean;
+  /** How refusals name the plain-HTTP setting to the person who sees them: a flag, or a Task param. */
+  plainHttpSetting?: string;
   /** Extra CA certificates (PEM) to trust for TLS, e.g. a private registry's. */
   ca?: string | Buffer;
   /** Timeout waiting for response headers, and between body chunks. */
@@ -80,6 +82,7 @@ export class Transport {
   constructor(options: TransportOptions = {}) {
     this.options = {
       plainHttp: options.plainHttp ?? false,
+      plainHttpSetting: options.plainHttpSetting ?? '--plain-http',
       timeoutMs: options.timeoutMs ?? 60_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       maxAttempts: Math.max(1, options.maxAttempts ?? 5),
@@ -214,7 +217,7 @@ export class Transport {
     if (url.protocol === 'http:') {
       if (!this.options.plainHttp) {
         throw new CatalogError('REGISTRY_INSECURE', `${describe(context)}: refused plain HTTP to ${url.host}`, {
-          hint: 'registries are reached over TLS; plain HTTP is only for a loopback test registry with --plain-http',
+          hint: `registries are reached over TLS; plain HTTP is only for a loopback test registry, with ${this.options.plainHttpSetting}`,
         });
       }
       this.assertPlainHttpAllowed(url.host, context);
@@ -226,7 +229,7 @@ export class Transport {
   private assertPlainHttpAllowed(host: string, context: CallContext): void {
     if (!isLoopbackHost(host)) {
       throw new CatalogError('REGISTRY_INSECURE', `${describe(context)}: plain HTTP is allowed only to loopback hosts, not ${host}`, {
-        hint: 'drop --plain-http; a remote registry must be reached over TLS',
+        hint: `drop ${this.options.plainHttpSetting}; a remote registry must be reached over TLS`,
       });
     }
   }

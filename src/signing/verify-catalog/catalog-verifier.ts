@@ -4,10 +4,9 @@ import { CatalogError, quoteUntrusted } from '../../errors.ts';
 import type { ImageManifest } from '../../oci/media-types.ts';
 import { RegistryClient, parseReference } from '../../oci/registry/index.ts';
 import { isVerificationFailure, VerificationFailure, VerifyErrorCode } from '../../sigstore/errors.ts';
-import { ImageVerifier, type ImageInspection, type VerifiedAttestation } from '../../sigstore/image-verifier.ts';
+import { ImageVerifier, registryClientOptions, type ImageInspection, type RegistryAccessOptions, type VerifiedAttestation } from '../../sigstore/image-verifier.ts';
 import type { VerifiedSigner } from '../../sigstore/verify/bundle-verifier.ts';
 import type { BundleVerifier } from '../../sigstore/verify/bundle-verifier.ts';
-import type { RegistryAccess } from '../catalog-signer.ts';
 import { provenanceSource } from '../attestations/provenance.ts';
 import { PredicateType } from '../attestations/statement.ts';
 import { CatalogCheckCode } from './codes.ts';
@@ -18,7 +17,7 @@ export interface CatalogVerifierOptions {
   verifier: BundleVerifier;
   /** The source repository every provenance must name. */
   sourceRepository: string;
-  registry?: RegistryAccess;
+  registry?: RegistryAccessOptions;
   /** Distinct images checked at most (a bundle holds at most 20 Tasks). */
   maxImages?: number;
 }
@@ -74,15 +73,7 @@ export class CatalogVerifier {
 
   constructor(options: CatalogVerifierOptions) {
     this.options = options;
-    const access = options.registry ?? {};
-    this.images = new ImageVerifier({
-      verifier: options.verifier,
-      registry: {
-        ...(access.plainHttpRegistries ? { plainHttpRegistries: access.plainHttpRegistries } : {}),
-        ...(access.dockerConfigPath ? { dockerConfigPath: access.dockerConfigPath } : {}),
-        ...(access.timeoutMs ? { timeoutMs: access.timeoutMs } : {}),
-      },
-    });
+    this.images = new ImageVerifier({ verifier: options.verifier, registry: options.registry ?? {} });
   }
 
   async close(): Promise<void> {
@@ -248,11 +239,7 @@ export class CatalogVerifier {
     let client = this.clients.get(registry);
     if (client === undefined) {
       const access = this.options.registry ?? {};
-      client = new RegistryClient(registry, {
-        plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
-        ...(access.dockerConfigPath ? { dockerConfigPath: access.dockerConfigPath } : {}),
-        ...(access.timeoutMs ? { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs } : {}),
-      });
+      client = new RegistryClient(registry, registryClientOptions(access, registry));
       this.clients.set(registry, client);
     }
     return client;

@@ -12,10 +12,14 @@ export interface VerifyCatalogInput {
   sourceRepository?: string;
   trustedRootPath?: string;
   dockerConfigPath?: string;
+  /** How messages name the docker config (a Task workspace); default the CLI's --docker-config. */
+  dockerConfigSetting?: string;
   /** Reach the reference's registry over plain HTTP: loopback only. */
   plainHttp?: boolean;
   /** Extra loopback registries reached over plain HTTP. */
   plainHttpRegistries?: string[];
+  /** How refusals name the plain-HTTP setting (a Task param); default the CLI's --plain-http. */
+  plainHttpSetting?: string;
   timeoutMs?: number;
   reportPath?: string;
 }
@@ -47,6 +51,8 @@ export async function verifyCatalogReference(reference: string, input: VerifyCat
     registry: {
       plainHttpRegistries,
       ...(input.dockerConfigPath !== undefined ? { dockerConfigPath: input.dockerConfigPath } : {}),
+      ...(input.dockerConfigSetting !== undefined ? { dockerConfigSetting: input.dockerConfigSetting } : {}),
+      ...(input.plainHttpSetting !== undefined ? { plainHttpSetting: input.plainHttpSetting } : {}),
       ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
     },
   });

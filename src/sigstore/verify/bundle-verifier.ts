@@ -83,7 +83,7 @@ export class BundleVerifier {
     const tlogEntries = bundle.verificationMaterial.tlogEntries;
     if (this.requireTlog && tlogEntries.length === 0) {
       throw new VerificationFailure(VerifyErrorCode.tlogRequired, `signature ${source} has no transparency-log entry and the policy requires one`, {
-        hint: 'sign with the transparency log enabled, or (keyed signatures only) set the option allowing signatures without a log',
+        hint: 'sign with the transparency log enabled, or (keyed signatures only) accept signatures without a log: verify-image param require-tlog "false", cosign --insecure-ignore-tlog',
       });
     }
     const artifactDigest = sha256Digest(artifact);
