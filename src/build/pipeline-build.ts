@@ -18,7 +18,7 @@ import { renderPipelineChangelog, renderPipelineReadme, renderPipelinesIndex } f
 import { versionChanges } from './release-notes.ts';
 import { compareVersions, highestVersion } from './semver.ts';
 import type { DerivedFiles } from './stepaction-build.ts';
-import { TEKTON_PLATFORMS } from './task-emitter.ts';
+import { listingAnnotations } from './task-emitter.ts';
 import { checkVersionIn, versionsAboveIn } from './versioning.ts';
 
 /**
@@ -118,13 +118,7 @@ export function emitPipeline(definition: PipelineDefinition, pin: (task: string)
     metadata: {
       name: definition.name,
       labels: { 'app.kubernetes.io/version': definition.version },
-      annotations: {
-        'tekton.dev/pipelines.minVersion': minPipelinesVersion,
-        'tekton.dev/categories': definition.categories.join(', '),
-        'tekton.dev/tags': definition.tags.join(', '),
-        'tekton.dev/displayName': definition.displayName,
-        'tekton.dev/platforms': TEKTON_PLATFORMS,
-      },
+      annotations: listingAnnotations(definition, minPipelinesVersion),
     },
     spec: {
       description: `${definition.summary}\n\n${definition.description.trim()}\n`,

@@ -5,7 +5,7 @@ import { findSubstitutions, classify } from '../tekton/substitution.ts';
 import type { StepDefinition, TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
 import { assertResultsFit, type ResultsBudget } from './results-budget.ts';
-import { TEKTON_PLATFORMS, type ResolvedStepImage } from './task-emitter.ts';
+import { listingAnnotations, type ResolvedStepImage } from './task-emitter.ts';
 
 /**
  * Every step program of a catalog Task, published as a Tekton StepAction
@@ -173,11 +173,7 @@ export function emitStepAction(definition: TaskDefinition, step: StepDefinition,
       name: step.program,
       labels: { 'app.kubernetes.io/version': definition.version },
       annotations: {
-        'tekton.dev/pipelines.minVersion': STEPACTION_MIN_PIPELINES_VERSION,
-        'tekton.dev/categories': definition.categories.join(', '),
-        'tekton.dev/tags': definition.tags.join(', '),
-        'tekton.dev/displayName': `${definition.displayName} (StepAction)`,
-        'tekton.dev/platforms': TEKTON_PLATFORMS,
+        ...listingAnnotations({ ...definition, displayName: `${definition.displayName} (StepAction)` }, STEPACTION_MIN_PIPELINES_VERSION),
         [STEPACTION_TASK_ANNOTATION]: `${definition.name}@${definition.version}`,
       },
     },

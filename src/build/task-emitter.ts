@@ -88,11 +88,7 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
       name: definition.name,
       labels: { 'app.kubernetes.io/version': definition.version },
       annotations: {
-        'tekton.dev/pipelines.minVersion': definition.minPipelinesVersion,
-        'tekton.dev/categories': definition.categories.join(', '),
-        'tekton.dev/tags': definition.tags.join(', '),
-        'tekton.dev/displayName': definition.displayName,
-        'tekton.dev/platforms': TEKTON_PLATFORMS,
+        ...listingAnnotations(definition, definition.minPipelinesVersion),
         ...(definition.deprecated ? { 'tekton.dev/deprecated': 'true', [REPLACEMENT_ANNOTATION]: definition.deprecated.replacement } : {}),
       },
     },
@@ -136,3 +132,14 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
 }
 
 export type EmittedTask = ReturnType<typeof emitTask>;
+
+/** The tektoncd/catalog annotations every catalog resource carries (Tasks, StepActions, Pipelines), in that catalog's order. */
+export function listingAnnotations(listing: { categories: readonly string[]; tags: readonly string[]; displayName: string }, minPipelinesVersion: string): Record<string, string> {
+  return {
+    'tekton.dev/pipelines.minVersion': minPipelinesVersion,
+    'tekton.dev/categories': listing.categories.join(', '),
+    'tekton.dev/tags': listing.tags.join(', '),
+    'tekton.dev/displayName': listing.displayName,
+    'tekton.dev/platforms': TEKTON_PLATFORMS,
+  };
+}
