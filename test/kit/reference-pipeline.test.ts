@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { auditDocuments, TaskCatalog } from '../../src/audit/index.ts';
+import { chainsTypeHint } from '../../src/chains/type-hints.ts';
 import type { CatalogIndex } from '../../src/build/catalog-index.ts';
 import { formatDiagnostics, validateAgainstCrds, validateTektonDocument } from '../../src/tekton/validate.ts';
 import { repoRoot, sharedPath } from '../harness/shared.ts';
@@ -107,4 +108,8 @@ t.test('it pins the catalog Task bundles the index records, and binds each works
   const kit = parseAllDocuments(await readFile(join((await referencePipeline()).dir, 'kit', 'all.yaml'), 'utf8')).map((d) => d.toJS() as Doc);
   t.ok(kit.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'secure-build-runner' && o.automountServiceAccountToken === false), 'the runner account of the kit has no token');
   t.same(pipeline.spec.results.map((r: Doc) => r.name), ['IMAGE_URL', 'IMAGE_DIGEST'], "the push task's Chains outputs surface as Pipeline results");
+  // Chains pairs *IMAGE_URL and *IMAGE_DIGEST results by the prefix before the suffix (extractTargetFromResults): here both have none.
+  t.same(pipeline.spec.results.map((r: Doc) => chainsTypeHint(r.name)), ['IMAGE_URL', 'IMAGE_DIGEST'], 'both are output type hints');
+  t.same(pipeline.spec.results.map((r: Doc) => r.name.slice(0, -String(chainsTypeHint(r.name)).length)), ['', ''], 'with the same prefix, so Chains reads them as one image');
+  t.same(pipeline.spec.results.map((r: Doc) => r.value), ['$(tasks.push.results.IMAGE_URL)', '$(tasks.push.results.IMAGE_DIGEST)'], 'from the push task only');
 });
