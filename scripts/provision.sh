@@ -21,6 +21,7 @@ needs=(
   "setfattr attr"                    # workspace-guard tests plant extended attributes
   "setfacl acl"                      # and POSIX ACLs
   "/usr/sbin/setcap libcap2-bin"     # and file capabilities
+  "/usr/bin/prometheus-pushgateway prometheus-pushgateway" # the loopback Pushgateway the telemetry tests push to
 )
 
 missing=()

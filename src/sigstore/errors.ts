@@ -59,6 +59,20 @@ export const VerifyErrorCode = {
 
 export type VerifyErrorCodeValue = (typeof VerifyErrorCode)[keyof typeof VerifyErrorCode];
 
+/**
+ * The codes that mean the registry pull itself failed (what the seed counts
+ * as tekton_taskrun_image_pull_errors_total), as opposed to an image that
+ * was fetched and then failed its signature policy.
+ */
+export const REGISTRY_PULL_ERROR_CODES: ReadonlySet<string> = new Set([
+  VerifyErrorCode.registryUnreachable,
+  VerifyErrorCode.registryResponseInvalid,
+  VerifyErrorCode.registryLimitExceeded,
+  VerifyErrorCode.registryRealmRefused,
+  VerifyErrorCode.registryAccessDenied,
+  VerifyErrorCode.imageNotFound,
+]);
+
 /** The typed error of src/sigstore: a stable `code` plus a message safe to print. */
 export class VerificationFailure extends CatalogError {
   declare readonly code: VerifyErrorCodeValue;

@@ -19,11 +19,15 @@ export type StepOutcome = number | void;
  * carry values from the environment, and it helps no pipeline author.
  * `redact` is applied to every message printed, so secrets known to the step
  * can be masked even inside messages from libraries.
+ *
+ * `telemetry` (src/telemetry/telemetry.ts) is flushed once main is done,
+ * whatever its outcome; when it fails closed its error is reported too and
+ * the step exits 3.
  */
 export async function runStep(
   name: string,
   main: () => Promise<StepOutcome>,
-  options: { redact?: (text: string) => string } = {},
+  options: { redact?: (text: string) => string; telemetry?: { flush(): Promise<void> } } = {},
 ): Promise<never> {
   const redact = options.redact ?? ((text: string) => text);
   let code: number;
@@ -33,6 +37,14 @@ export async function runStep(
   } catch (error) {
     code = reportError(name, error, redact);
     await drain(process.stderr);
+  }
+  if (options.telemetry) {
+    try {
+      await options.telemetry.flush();
+    } catch (error) {
+      code = reportError(name, error, redact);
+      await drain(process.stderr);
+    }
   }
   process.exit(code);
 }

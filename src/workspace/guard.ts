@@ -365,7 +365,7 @@ export class WorkspaceGuard {
   private requireRunUid(mode: GuardMode): string {
     if (!this.options.runUid) {
       throw new CatalogError('USAGE_RUN_UID_MISSING', `${mode} needs the PipelineRun uid`, {
-        hint: 'set RUN_UID (or --run-uid) to $(context.pipelineRun.uid)',
+        hint: 'pass the run-uid param (--run-uid on the command line) as $(context.pipelineRun.uid) from the Pipeline',
       });
     }
     return this.options.runUid;

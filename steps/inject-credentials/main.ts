@@ -11,7 +11,9 @@ import { readEnv } from '../../src/step/env.ts';
 import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
 import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
-import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+import { Metrics } from '../../src/telemetry/metrics.ts';
+import { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { violation as violationEvent, ViolationTypes } from '../../src/telemetry/violations.ts';
 
 const NAME = 'inject-credentials';
 
@@ -44,6 +46,7 @@ environment:
   SSH_DIR                where the consuming step sees the ssh folder (default ~/.ssh)
   SERVICE_ACCOUNT_DIR    service account mount (default /var/run/secrets/kubernetes.io/serviceaccount)
   TEKTON_RESULTS_DIR     results folder (default /tekton/results)
+  PUSHGATEWAY_URL, CLOUDEVENTS_SINK, TELEMETRY_FAIL_CLOSED   where telemetry goes
 
 results: fingerprints, paths, injection-digest (the digest of everything left in the workspace).
 exit codes: 0 ok, 1 violation (a workspace that is not empty or does not match the digest, expired
@@ -118,12 +121,14 @@ function usage(message: string): CatalogError {
 }
 
 const redactor = new Redactor();
-const metrics = new MetricsRegistry();
+const telemetry = new Telemetry(NAME);
 const say = (line: string): void => {
   process.stdout.write(`${redactor.redact(line)}\n`);
 };
-const violation = (code: string, message: string): void => {
+/** One line in the log and one CloudEvent (masked like the log) for each violation. */
+const violation = (code: string, message: string, mode: Cli['mode']): void => {
   process.stderr.write(`${redactor.redact(`${NAME}: violation [${code}]: ${message}`)}\n`);
+  telemetry.record(violationEvent(ViolationTypes.workspaceAccessViolated, 'workspace', { task: NAME, workspace: 'credentials', mode, code, message: redactor.redact(message) }));
 };
 
 async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number> {
@@ -165,16 +170,16 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
     for (const file of report.written) say(`${NAME}: wrote ${file.path} (sha256:${file.sha256})`);
     say(`${NAME}: ${report.secret.label} (${report.secret.type}, from ${report.secret.source}) injected; expires at ${report.expiresAt.toISOString()}`);
     say(`${NAME}: the workspace now has ${DIGEST_RESULT} ${report.digest}; a later inject-credentials into it takes that as ${PREVIOUS_DIGEST_PARAM}`);
-    metrics.increment(Metrics.credentialInjections, { ...labels, outcome: 'success' });
+    telemetry.count(Metrics.credentialInjections, { ...labels, outcome: 'success' });
     return ExitCode.ok;
   } catch (error) {
     if (isCredentialsError(error) && error.violation) {
-      metrics.increment(Metrics.credentialInjections, { ...labels, outcome: 'violation' });
-      metrics.increment(Metrics.workspaceAccessViolations, { task: NAME, workspace: 'credentials' });
-      violation(error.code, `${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`);
+      telemetry.count(Metrics.credentialInjections, { ...labels, outcome: 'violation' });
+      telemetry.count(Metrics.workspaceAccessViolations, { task: NAME, workspace: 'credentials' });
+      violation(error.code, `${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`, 'inject');
       return ExitCode.rejected;
     }
-    metrics.increment(Metrics.credentialInjections, { ...labels, outcome: 'failure' });
+    telemetry.count(Metrics.credentialInjections, { ...labels, outcome: 'failure' });
     throw error;
   }
 }
@@ -192,8 +197,8 @@ async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
   if (report.missingFromManifest.length > 0) say(`${NAME}: ${report.missingFromManifest.length} file(s) the marker lists were not there (the injection stopped early)`);
   if (report.unlistedCount > 0) say(`${NAME}: ${report.unlistedCount} file(s) the marker does not list were removed too`);
   if (report.violations.length === 0) return ExitCode.ok;
-  metrics.increment(Metrics.workspaceAccessViolations, { task: NAME, workspace: 'credentials' });
-  for (const message of report.violations) violation('CREDENTIALS_CLEANUP', message);
+  telemetry.count(Metrics.workspaceAccessViolations, { task: NAME, workspace: 'credentials' });
+  for (const message of report.violations) violation('CREDENTIALS_CLEANUP', message, 'cleanup');
   return ExitCode.rejected;
 }
 
@@ -224,11 +229,8 @@ await runStep(
       return ExitCode.ok;
     }
     const env = readEnv(EnvSchema);
-    try {
-      return cli.mode === 'inject' ? await inject(cli, env) : await cleanup(env);
-    } finally {
-      await metrics.flush();
-    }
+    telemetry.configure();
+    return cli.mode === 'inject' ? await inject(cli, env) : await cleanup(env);
   },
-  { redact: redactor.redactText },
+  { redact: redactor.redactText, telemetry },
 );

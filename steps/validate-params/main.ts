@@ -5,9 +5,12 @@ import { parseRuleSource } from '../../src/params/rule-source.ts';
 import { validateParams, validatedSetDigest, type ValidationFailure } from '../../src/params/validate.ts';
 import { writeResultSync } from '../../src/step/results.ts';
 import { drain, ExitCode, runStep } from '../../src/step/run.ts';
-import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+import { Metrics } from '../../src/telemetry/metrics.ts';
+import { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { violation, ViolationTypes } from '../../src/telemetry/violations.ts';
 
 const NAME = 'validate-params';
+const telemetry = new Telemetry(NAME);
 
 const HELP = `Usage: validate-params [NAME=VALUE | --param NAME=VALUE]... [--elements NAME [ELEMENT]...]
 
@@ -24,6 +27,7 @@ Environment:
                  (git-revision -> PARAM_GIT_REVISION)
   TASK_NAME      label for the failure counter (set it to $(context.task.name))
   TEKTON_RESULTS_DIR, TEKTON_CATALOG_METRICS_FILE   where results and metrics go
+  PUSHGATEWAY_URL, CLOUDEVENTS_SINK, TELEMETRY_FAIL_CLOSED   where telemetry goes
 
 Arguments:
   NAME=VALUE, --param NAME=VALUE   a value; repeat NAME for array elements
@@ -44,6 +48,7 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return ExitCode.ok;
   }
+  telemetry.configure();
   const source = process.env.RULES;
   if (source === undefined) {
     throw new CatalogError('USAGE_RULES_MISSING', 'no rule set: the "rules" param did not arrive (the RULES environment variable is not set)', {
@@ -55,9 +60,12 @@ async function main(): Promise<number> {
   const values = collectValues(rules, process.env, args);
   const result = validateParams(values, compiled);
 
-  const metrics = new MetricsRegistry();
   const task = process.env.TASK_NAME || NAME;
-  for (const failure of result.failures) metrics.increment(Metrics.paramValidationFailures, { task, param: failure.param });
+  for (const failure of result.failures) {
+    telemetry.count(Metrics.paramValidationFailures, { task, param: failure.param });
+    const { param, rule, reason, shownValue, index } = failure;
+    telemetry.record(violation(ViolationTypes.paramValidationFailed, 'param', { task, param, rule, reason, value: shownValue, ...(index === undefined ? {} : { index }) }));
+  }
 
   if (!result.ok) {
     const lines = result.failures.map(describeFailure);
@@ -65,7 +73,6 @@ async function main(): Promise<number> {
       `${NAME}: rejected ${result.failures.length} param value(s):\n${lines.join('\n')}\n` +
         '  hint: fix each value where your Pipeline gets it; if a value is legitimate, change its rule in the "rules" param\n',
     );
-    await metrics.flush();
     await drain(process.stderr);
     return ExitCode.rejected;
   }
@@ -84,4 +91,4 @@ function describeFailure(failure: ValidationFailure): string {
   return `  - ${where} (rule ${failure.rule}): ${failure.reason}; value: ${failure.shownValue}`;
 }
 
-await runStep(NAME, main);
+await runStep(NAME, main, { telemetry });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { formatReference, isLoopbackHost, parseReference, parseTrustedRealms } from '../../src/oci/registry/index.ts';
-import { VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
+import { REGISTRY_PULL_ERROR_CODES, VerificationFailure, VerifyErrorCode } from '../../src/sigstore/errors.ts';
 import { ImageVerifier, type ImageVerification } from '../../src/sigstore/image-verifier.ts';
 import { VerificationKey } from '../../src/sigstore/keys/public-key.ts';
 import { KeylessPolicy } from '../../src/sigstore/policy/keyless-policy.ts';
@@ -16,9 +16,12 @@ import { artifactInputResultName, artifactInputValue, MAX_ARTIFACT_INPUTS } from
 import { resultLimit, resultValueBytes, sharedResultLimit, writeResult } from '../../src/step/results.ts';
 import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
-import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+import { Metrics } from '../../src/telemetry/metrics.ts';
+import { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { violation, ViolationTypes } from '../../src/telemetry/violations.ts';
 
 const NAME = 'verify-image';
+const telemetry = new Telemetry(NAME);
 
 const HELP = `${NAME}: verify cosign / Sigstore signatures of container images before a pipeline uses them.
 
@@ -50,6 +53,7 @@ options:
   REGISTRY_TIMEOUT_SECONDS  per-request timeout (default 30)
   REPORT_DIR            folder for verify-image-report.json (optional)
   TASK_NAME             label for the metrics (default ${NAME})
+  PUSHGATEWAY_URL, CLOUDEVENTS_SINK, TELEMETRY_FAIL_CLOSED   where telemetry goes
   TEKTON_RESULTS_DIR    results folder (default /tekton/results)
 
 results: verified-images (JSON list of registry/repository@sha256:…), verified-image (the one reference when a
@@ -273,8 +277,8 @@ async function main(): Promise<number> {
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
+  telemetry.configure();
   checkResultsFit(args.images, env.ATTESTATION_PREDICATE_TYPE !== '');
-  const metrics = new MetricsRegistry();
   const verifier = new ImageVerifier({
     verifier: await buildVerifier(env),
     registry: {
@@ -305,14 +309,17 @@ async function main(): Promise<number> {
     } else {
       process.stderr.write(`${NAME}: REJECTED ${quoteUntrusted(outcome.input, 200)}: [${outcome.code}] ${outcome.message}\n`);
     }
-    metrics.increment(Metrics.imageVerifications, { task: env.TASK_NAME, outcome: outcome.ok ? 'verified' : 'rejected', reason: outcome.ok ? 'ok' : outcome.code });
+    telemetry.count(Metrics.imageVerifications, { task: env.TASK_NAME, outcome: outcome.ok ? 'verified' : 'rejected', reason: outcome.ok ? 'ok' : outcome.code });
+    if (outcome.ok) continue;
+    const pullError = REGISTRY_PULL_ERROR_CODES.has(outcome.code);
+    if (pullError) telemetry.count(Metrics.imagePullErrors, { task: env.TASK_NAME, image: outcome.input });
+    telemetry.record(violation(ViolationTypes.imageVerificationRejected, 'image', { task: env.TASK_NAME, image: outcome.input, code: outcome.code, message: outcome.message, pullError }));
   }
 
   if (env.REPORT_DIR !== '') {
     const report = outcomes.map((outcome) => (outcome.ok ? { verified: true, ...outcome.result } : { input: outcome.input, verified: false, code: outcome.code, message: outcome.message }));
     await writeFileAtomic(join(env.REPORT_DIR, 'verify-image-report.json'), `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
   }
-  await metrics.flush();
 
   const verified = outcomes.filter((outcome): outcome is Extract<Outcome, { ok: true }> => outcome.ok).map((outcome) => outcome.result);
   if (verified.length !== outcomes.length) {
@@ -329,4 +336,4 @@ async function main(): Promise<number> {
   return ExitCode.ok;
 }
 
-await runStep(NAME, main);
+await runStep(NAME, main, { telemetry });

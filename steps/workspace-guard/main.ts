@@ -6,8 +6,11 @@ import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
+import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
-import { Metrics, MetricsRegistry } from '../../src/telemetry/metrics.ts';
+import { Metrics } from '../../src/telemetry/metrics.ts';
+import { Telemetry } from '../../src/telemetry/telemetry.ts';
+import { violation, ViolationTypes } from '../../src/telemetry/violations.ts';
 import { WorkspaceGuard, type GuardMode, type GuardReport } from '../../src/workspace/guard.ts';
 
 const HELP = `workspace-guard: seal, verify, police and scrub a Tekton workspace
@@ -43,6 +46,7 @@ options (each also read from the environment variable in brackets)
   --report-dir DIR          write the full JSON report there [REPORT_DIR]
   --task-label NAME         metrics label task [TASK_LABEL]
   --workspace-label NAME    metrics label workspace [WORKSPACE_LABEL]
+  telemetry: PUSHGATEWAY_URL, CLOUDEVENTS_SINK, TELEMETRY_FAIL_CLOSED (environment)
   --help
 
 globs: * and ? within a path component, ** for any number of components;
@@ -65,6 +69,8 @@ const EnvSchema = z.object({
   WORKSPACE_LABEL: z.string().max(63).optional(),
 });
 
+const NAME = 'workspace-guard';
+const telemetry = new Telemetry(NAME);
 const MODES = new Set<GuardMode>(['seal', 'verify', 'police', 'scrub']);
 const nonEmpty = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v !== '');
 
@@ -90,7 +96,7 @@ async function main(): Promise<number> {
       },
     });
   } catch (error) {
-    throw new CatalogError('USAGE_ARGS', error instanceof Error ? error.message : String(error), { hint: 'run with --help' });
+    throw new CatalogError('USAGE_ARGS', error instanceof Error ? error.message : String(error), { hint: argsHint(NAME) });
   }
   const args = parsed.values;
   if (args.help) {
@@ -98,14 +104,15 @@ async function main(): Promise<number> {
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
+  telemetry.configure();
   const mode = nonEmpty(args.mode, env.MODE);
   if (!mode || !MODES.has(mode as GuardMode)) {
-    throw new CatalogError('USAGE_MODE', `--mode must be seal, verify, police or scrub${mode ? `, not ${quoteUntrusted(mode)}` : ''}`, {
-      hint: 'run with --help',
+    throw new CatalogError('USAGE_MODE', `${inputLabel('MODE')} must be seal, verify, police or scrub${mode ? `, not ${quoteUntrusted(mode)}` : ''}`, {
+      hint: 'seal after the task that fills the workspace, verify before the next one reads it, police to check a workspace, scrub to clean one',
     });
   }
   const target = nonEmpty(args.target, env.TARGET);
-  if (!target) throw new CatalogError('USAGE_TARGET', 'no --target (TARGET) given', { hint: 'pass $(workspaces.target.path)' });
+  if (!target) throw new CatalogError('USAGE_TARGET', `no ${inputLabel('TARGET')} given`, { hint: 'bind the target workspace to the workspace to guard' });
   const manifestDir = nonEmpty(args['manifest-dir'], env.MANIFEST_DIR);
   const manifest = nonEmpty(args.manifest, env.MANIFEST) ?? (manifestDir ? join(manifestDir, 'workspace-guard-manifest.ndjson') : undefined);
   const reportDir = nonEmpty(args['report-dir'], env.REPORT_DIR);
@@ -134,23 +141,21 @@ async function main(): Promise<number> {
   await writeResult('summary', summarize(report));
   printReport(report);
 
-  const metrics = new MetricsRegistry();
   if (report.violations > 0) {
-    metrics.increment(
-      Metrics.workspaceAccessViolations,
-      { task: nonEmpty(args['task-label'], env.TASK_LABEL) ?? 'workspace-guard', workspace: nonEmpty(args['workspace-label'], env.WORKSPACE_LABEL) ?? 'target' },
-      report.violations,
-    );
+    const labels = { task: nonEmpty(args['task-label'], env.TASK_LABEL) ?? 'workspace-guard', workspace: nonEmpty(args['workspace-label'], env.WORKSPACE_LABEL) ?? 'target' };
+    telemetry.count(Metrics.workspaceAccessViolations, labels, report.violations);
+    for (const f of report.findings) {
+      telemetry.record(violation(ViolationTypes.workspaceAccessViolated, 'workspace', { ...labels, mode, rule: f.rule, path: f.path, ...(f.kind ? { kind: f.kind } : {}), ...(f.detail ? { detail: f.detail } : {}) }));
+    }
   }
-  await metrics.flush();
   return report.violations > 0 ? ExitCode.rejected : ExitCode.ok;
 }
 
 function parseUids(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   if (!/^\d{1,10}(,\d{1,10})*$/.test(text)) {
-    throw new CatalogError('USAGE_ALLOWED_UIDS', `allowed uids ${quoteUntrusted(text)} must be a comma-separated list of numbers`, {
-      hint: 'e.g. ALLOWED_UIDS=65532,1000',
+    throw new CatalogError('USAGE_ALLOWED_UIDS', `${inputLabel('ALLOWED_UIDS')} ${quoteUntrusted(text)} must be a comma-separated list of numbers`, {
+      hint: 'e.g. allowed-uids: "65532,1000"',
     });
   }
   return text.split(',').map(Number);
@@ -189,4 +194,4 @@ function printReport(report: GuardReport): void {
 }
 
 // Worker threads load this same bundle to hash files; only the main thread runs the step.
-if (isMainThread) await runStep('workspace-guard', main);
+if (isMainThread) await runStep(NAME, main, { telemetry });

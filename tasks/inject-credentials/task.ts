@@ -1,6 +1,7 @@
 import { defineTask } from '../../src/build/definition.ts';
 import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 /**
  * The fingerprints result at its largest, escaped as in Tekton's termination
@@ -101,6 +102,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
       default: '~/.ssh',
       rule: { type: 'regex', pattern: '^(~(/[A-Za-z0-9._-]+)*|(/[A-Za-z0-9._-]+)+)/?$', maxLength: 256 },
     },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     {
@@ -170,6 +172,7 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
         { name: 'SSH_KNOWN_HOSTS', value: '$(params.ssh-known-hosts)' },
         { name: 'SSH_USER', value: '$(params.ssh-user)' },
         { name: 'SSH_DIR', value: '$(params.ssh-dir)' },
+        ...TELEMETRY_ENV,
       ],
     },
   ],
@@ -254,7 +257,9 @@ Kubernetes mounts each key of a Secret as a link into a timestamped folder (\`ke
 \`expires\` (default 1h, at most 24h) is written to \`.inject-credentials/expires-at\` and the manifest. Nothing deletes credentials on a timer; instead a second injection into the same workspace (from the marker the digest vouches for), cleanup and workspace-guard report credentials found after that time as a violation (exit 1, \`tekton_workspace_access_violations_total{task,workspace}\`). \`expires-at\` is for tools that do not read JSON; nothing in the catalog trusts it.
 
 ## Exit codes and telemetry
-0 ok; 1 violation (\`CREDENTIALS_WORKSPACE_NOT_EMPTY\`, \`CREDENTIALS_WORKSPACE_TAMPERED\`, \`CREDENTIALS_WORKSPACE_FOREIGN\`, \`CREDENTIALS_MARKER_INVALID\`, \`CREDENTIALS_EXPIRED\`; in cleanup, an invalid or expired marker, after the workspace has still been emptied); 2 bad params or a malformed Secret (the message names the param, or the Secret and the key, never the value); 3 failure (unwritable or full workspace, API unreachable, \`CREDENTIALS_CLEANUP_INCOMPLETE\`). Each injection counts \`tekton_credential_injections_total{secret_type,source,outcome}\`.`,
+0 ok; 1 violation (\`CREDENTIALS_WORKSPACE_NOT_EMPTY\`, \`CREDENTIALS_WORKSPACE_TAMPERED\`, \`CREDENTIALS_WORKSPACE_FOREIGN\`, \`CREDENTIALS_MARKER_INVALID\`, \`CREDENTIALS_EXPIRED\`; in cleanup, an invalid or expired marker, after the workspace has still been emptied); 2 bad params or a malformed Secret (the message names the param, or the Secret and the key, never the value); 3 failure (unwritable or full workspace, API unreachable, \`CREDENTIALS_CLEANUP_INCOMPLETE\`). Each injection counts \`tekton_credential_injections_total{secret_type,source,outcome}\` in the step log, and each violation \`tekton_workspace_access_violations_total{task,workspace}\`.
+
+${telemetryNotes('`tekton_workspace_access_violations_total{task="inject-credentials",workspace="credentials"}`', 'one `dev.hardened-tekton.workspace.access.violated.v1` event per violation (its code and message, masked like the log: never a secret)')}`,
   samples: [
     {
       file: 'pipelinerun.yaml',

@@ -1,5 +1,6 @@
 import { defineTask } from '../../src/build/definition.ts';
 import { catalogTaskRef } from '../../src/build/sample-refs.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 /** The rule set used by the samples: one param of each common type. */
 const SAMPLE_RULES = `git-revision: {type: git-sha}
@@ -46,6 +47,7 @@ On failure the step exits 1 and lists every failing param at once with its rule;
       default: [],
       rule: { type: 'text', maxLength: 65536, optional: true },
     },
+    ...TELEMETRY_PARAMS,
   ],
   results: [
     { name: 'VALIDATED', description: '"true" when every param passed its rule (the step fails otherwise).', bound: { kind: 'boolean' } },
@@ -60,6 +62,7 @@ On failure the step exits 1 and lists every failing param at once with its rule;
       env: [
         { name: 'RULES', value: '$(params.rules)' },
         { name: 'TASK_NAME', value: '$(context.task.name)' },
+        ...TELEMETRY_ENV,
       ],
       computeResources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
     },
@@ -134,7 +137,9 @@ A Task that runs the validate-params image itself can pass one env variable per 
 - Messages name the Task's params (\`rules.git-revision.type: ...\`, \`the "values" entry ...\`) instead of the program's \`RULES\` variable and arguments.
 
 ## Exit codes and telemetry
-0 valid, 1 a value was rejected, 2 bad rules or arguments, 3 internal failure. Each failure adds to \`tekton_param_validation_failures_total{task,param}\` (a \`metrics:\` line on stderr, and Prometheus text appended to \`$TEKTON_CATALOG_METRICS_FILE\` when set).`,
+0 valid, 1 a value was rejected, 2 bad rules or arguments, 3 internal failure. Each failure adds to \`tekton_param_validation_failures_total{task,param}\` (a \`metrics:\` line on stderr, and Prometheus text appended to \`$TEKTON_CATALOG_METRICS_FILE\` when set).
+
+${telemetryNotes('`tekton_param_validation_failures_total{task,param}`', 'one `dev.hardened-tekton.param.validation.failed.v1` event per rejected value (the value itself only escaped and cut to 64 characters, as in the log)')}`,
   samples: [
     {
       file: 'taskrun.yaml',

@@ -4,6 +4,7 @@ import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
 import { MANIFEST_JSON_LIMITS } from '../../src/oci/registry/bounded-json.ts';
 import { MAX_LEGACY_LAYERS, MAX_REFERRERS, MAX_REFERRER_LIST_BYTES, MAX_REFERRER_PAGES } from '../../src/sigstore/discovery/signature-discovery.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 const IDENTITY = 'https://github.com/my-org/app/.github/workflows/release.yml@refs/heads/main';
 const ISSUER = 'https://token.actions.githubusercontent.com';
@@ -90,6 +91,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       rule: { type: 'regex', pattern: '[A-Za-z0-9.:/\\[\\] -]*', maxLength: 1024, optional: true },
     },
     { name: 'registry-timeout-seconds', description: 'Timeout per registry request.', default: '30', rule: { type: 'integer', min: 1, max: 600 } },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     { name: 'public-key', description: 'Keyed verification: holds the PEM public key (bind a ConfigMap or Secret).', optional: true, readOnly: true },
@@ -164,6 +166,7 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
         { name: 'TRUSTED_TOKEN_REALMS', value: '$(params.trusted-token-realms)' },
         { name: 'REGISTRY_TIMEOUT_SECONDS', value: '$(params.registry-timeout-seconds)' },
         { name: 'TASK_NAME', value: '$(context.task.name)' },
+        ...TELEMETRY_ENV,
       ],
       computeResources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } },
     },
@@ -193,9 +196,11 @@ It does emit each verified image as an **input** of the build: \`image1_ARTIFACT
 **What fails now that passed before:** a run verifies at most ${MAX_ARTIFACT_INPUTS} images (one Chains input result each), and \`verified-images\` shares its part of the results budget with those results, so a run of more images, or of a few images with very long names, is refused with \`USAGE_TOO_MANY_IMAGES\` (exit 2) before any registry is asked; earlier builds of 0.1 verified up to about ten short references at once. Split the images over several verify-image tasks.
 
 ## Failure, exit codes and telemetry
-0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\`.
+0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\` in the step log, and each image whose registry pull failed (REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND) to \`tekton_taskrun_image_pull_errors_total{task,image}\`.
 
-Results travel in Tekton's termination message, a few kilobytes for all of them (see Results for each one's limit): \`verified-images\` and the \`image<N>_ARTIFACT_INPUTS\` results share what the other results leave, and the step refuses, with exit 2 and before contacting any registry, a list of images whose verified references would not fit (or, when an attestation is required, more images than \`attestation-predicate-digests\` holds). Verify more images in several TaskRuns, and read the \`report\` workspace for everything about each image. With a single image, \`verified-image\` holds its reference as plain text.`,
+Results travel in Tekton's termination message, a few kilobytes for all of them (see Results for each one's limit): \`verified-images\` and the \`image<N>_ARTIFACT_INPUTS\` results share what the other results leave, and the step refuses, with exit 2 and before contacting any registry, a list of images whose verified references would not fit (or, when an attestation is required, more images than \`attestation-predicate-digests\` holds). Verify more images in several TaskRuns, and read the \`report\` workspace for everything about each image. With a single image, \`verified-image\` holds its reference as plain text.
+
+${telemetryNotes('`tekton_taskrun_image_pull_errors_total{task,image}`', 'one `dev.hardened-tekton.image.verification.rejected.v1` event per rejected image (its code, message and whether the pull failed)')}`,
   samples: [
     {
       file: 'taskrun.yaml',

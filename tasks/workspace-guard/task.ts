@@ -1,5 +1,6 @@
 import { defineTask } from '../../src/build/definition.ts';
 import { catalogTaskRef } from '../../src/build/sample-refs.ts';
+import { TELEMETRY_ENV, TELEMETRY_PARAMS, telemetryNotes } from '../../src/telemetry/task-params.ts';
 
 const GLOB_ELEMENT = { type: 'regex', pattern: '[A-Za-z0-9._*?@+=,~/-]+', maxLength: 1024, optional: true } as const;
 
@@ -56,6 +57,7 @@ export default defineTask({
       default: 'target',
       rule: { type: 'dns-label' },
     },
+    ...TELEMETRY_PARAMS,
   ],
   workspaces: [
     { name: 'target', description: 'The workspace to seal, verify, police or scrub.' },
@@ -95,6 +97,7 @@ export default defineTask({
         { name: 'REPORT_DIR', value: '$(workspaces.report.path)' },
         { name: 'TASK_LABEL', value: '$(context.task.name)' },
         { name: 'WORKSPACE_LABEL', value: '$(params.workspace-label)' },
+        ...TELEMETRY_ENV,
       ],
       // Hashing uses one worker thread per core: give it two.
       computeResources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '2', memory: '512Mi' } },
@@ -140,7 +143,9 @@ The manifest is \`tekton-workspace-guard/manifest/v3\`: v2 plus extended attribu
 The step runs as uid 65532 and must be able to read every file: set \`podTemplate.securityContext.fsGroup\` so files written by earlier tasks are readable, and list the uids of the tasks that write the workspace in \`allowed-uids\`. Unreadable files fail the step (fail closed).
 
 ## Exit codes and telemetry
-0 clean, 1 violations, 2 usage error, 3 failure. Violations are counted as \`tekton_workspace_access_violations_total{task,workspace}\` on the telemetry hook.`,
+0 clean, 1 violations, 2 usage error, 3 failure. Violations are counted as \`tekton_workspace_access_violations_total{task,workspace}\` (a \`metrics:\` line on stderr).
+
+${telemetryNotes('`tekton_workspace_access_violations_total{task,workspace}`', 'one `dev.hardened-tekton.workspace.access.violated.v1` event per finding (rule, path, detail)')}`,
   samples: [
     {
       file: 'taskrun.yaml',

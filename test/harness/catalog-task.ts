@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -66,6 +67,15 @@ export interface StepVariables {
   context?: Record<string, string>;
 }
 
+/**
+ * The context every TaskRun has, whatever the test says: Tekton always
+ * substitutes the TaskRun's name, namespace and uid and the retry count.
+ * A test that cares passes its own in `context`.
+ */
+function taskRunContext(): Record<string, string> {
+  return { 'taskRun.name': 'harness-taskrun', 'taskRun.namespace': 'default', 'taskRun.uid': randomUUID(), 'task.retry-count': '0' };
+}
+
 /** The command each rendered args array belongs to, so runEntrypoint runs the YAML's command and never the image's. */
 const renderedCommands = new WeakMap<readonly string[], readonly string[] | undefined>();
 
@@ -89,7 +99,7 @@ export function commandOfRenderedArgs(args: readonly string[] | undefined): read
 export function renderStep(step: CatalogStep, variables: StepVariables): { command: string[]; args: string[]; env: Record<string, string> } {
   const params = paramPass([], variables.params);
   const context: ReplacementPass = {
-    strings: new Map(Object.entries(variables.context ?? {}).map(([key, value]) => [`context.${key}`, value])),
+    strings: new Map(Object.entries({ ...taskRunContext(), ...variables.context }).map(([key, value]) => [`context.${key}`, value])),
     arrays: new Map(),
   };
   const workspaces: ReplacementPass = { strings: new Map(), arrays: new Map() };

@@ -6,6 +6,7 @@ import { parseRuleSource } from '../../src/params/rule-source.ts';
 import { validateParams } from '../../src/params/validate.ts';
 import { validateAgainstCrds, validateTektonDocument } from '../../src/tekton/validate.ts';
 import { sharedPath } from '../harness/shared.ts';
+import { TELEMETRY_ENV } from '../../src/telemetry/task-params.ts';
 import definition from '../../tasks/validate-params/task.ts';
 
 const pinned = (program: string) => `registry.example.com/catalog/steps/${program}@sha256:${'c'.repeat(64)}`;
@@ -17,7 +18,7 @@ t.test('the Task passes values and elements only through args and env', async (t
   const step = definition.steps[0]!;
   t.equal(step.program, 'validate-params');
   t.equal(step.script, undefined, 'no script');
-  t.same(step.env.map((e) => e.name), ['RULES', 'TASK_NAME']);
+  t.same(step.env.map((e) => e.name), ['RULES', 'TASK_NAME', ...TELEMETRY_ENV.map((e) => e.name)]);
   t.equal(step.env.find((e) => e.name === 'TASK_NAME')?.value, '$(context.task.name)');
 });
 

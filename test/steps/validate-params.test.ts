@@ -7,6 +7,7 @@ import { bundleStep } from '../../src/build/bundle-step.ts';
 import { repoRoot } from '../harness/shared.ts';
 import definition from '../../tasks/validate-params/task.ts';
 import { SEED_ATTACK } from '../params/attack-strings.ts';
+import { MAX_SERIES_PER_METRIC } from '../../src/telemetry/metrics.ts';
 
 // The program as it ships: bundled into one ESM file, run by node with no node_modules beside it.
 const dir = mkdtempSync(join(tmpdir(), 'validate-params-'));
@@ -136,7 +137,18 @@ t.test("the Task's own args, expanded as Tekton would, validate a Pipeline's val
     if (array) return params[array[1]!] as string[];
     return [arg.replace(/\$\(params\.([\w-]+)\)/g, (_, name: string) => params[name] as string)];
   });
-  const env = Object.fromEntries(step.env.map((e) => [e.name, e.value.replace('$(params.rules)', RULES).replace('$(context.task.name)', 'validate')]));
+  // Every other param at its default and the TaskRun's context, as Tekton fills them in.
+  const defaults = Object.fromEntries(definition.params.flatMap((p) => (typeof p.default === 'string' ? [[p.name, p.default]] : [])));
+  const context: Record<string, string> = { 'task.name': 'validate', 'taskRun.name': 'build-validate', 'taskRun.namespace': 'default', 'taskRun.uid': '0b7f9c2e-1d2a-4c3b-9e8f-7a6b5c4d3e2f', 'task.retry-count': '0' };
+  const env = Object.fromEntries(
+    step.env.map((e) => [
+      e.name,
+      e.value
+        .replace('$(params.rules)', RULES)
+        .replace(/\$\(params\.([\w-]+)\)/g, (_, name: string) => defaults[name]!)
+        .replace(/\$\(context\.([\w.-]+)\)/g, (_, key: string) => context[key]!),
+    ]),
+  );
   const out = run(argv, env);
   t.equal(out.code, 0, out.stderr);
   t.equal(out.results.VALIDATED, 'true');
@@ -179,5 +191,6 @@ t.test('a long failure report reaches a slow log reader whole (process.exit must
   t.ok(child.stdout.length > 65536, `${child.stdout.length} bytes: more than a pipe holds`);
   t.match(child.stdout, new RegExp(`rejected ${count} param value`));
   t.equal(child.stdout.match(/^ {2}- p\d+ \(rule git-sha\)/gm)?.length, count, 'every failure is listed');
-  t.equal(child.stdout.match(/^metrics: /gm)?.length, count, 'and every metrics line follows');
+  t.equal(child.stdout.match(/^metrics: /gm)?.length, MAX_SERIES_PER_METRIC + 1, 'and the metrics lines follow: one per param up to the series bound, then "(other)"');
+  t.match(child.stdout, new RegExp(`^metrics: tekton_param_validation_failures_total\\{param="\\(other\\)",task="validate-params"\\} ${count - MAX_SERIES_PER_METRIC}$`, 'm'));
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
 import { bundleStep } from '../../src/build/bundle-step.ts';
+import { formatTaskInputs, TASK_INPUTS_ENV } from '../../src/step/task-inputs.ts';
 import { repoRoot } from '../harness/shared.ts';
 import { RUN_A, RUN_B, requireXattrs, tempWorkspace } from '../workspace/fixtures.ts';
 
@@ -47,6 +48,24 @@ t.test('usage errors exit 2 without a stack trace', async (t) => {
     t.match(child.stderr, code);
     t.notMatch(child.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+t.test('inside the Task, usage errors name the Task params and workspaces, never the program\'s flags or env vars', async (t) => {
+  const ws = tempWorkspace(t);
+  const definition = (await import('../../tasks/workspace-guard/task.ts')).default;
+  const inputs = formatTaskInputs(definition.steps[0]!);
+  for (const [env, named] of [
+    [{ MODE: 'explode', TARGET: ws }, 'param "mode"'],
+    [{ MODE: 'police', TARGET: '', RUN_UID: RUN_A }, 'workspace "target"'],
+    [{ MODE: 'police', TARGET: ws, RUN_UID: RUN_A, ALLOWED_UIDS: 'root' }, 'param "allowed-uids"'],
+  ] as const) {
+    const child = await run({ ...env, [TASK_INPUTS_ENV]: inputs });
+    t.equal(child.exitCode, 2, named);
+    t.match(child.stderr, named, `the message names ${named}`);
+    t.notMatch(child.stderr, /--(mode|target|allowed-uids)\b|\b(MODE|TARGET|ALLOWED_UIDS)\b|--help/, 'and no flag, env var or --help');
+  }
+  const seal = await run({ MODE: 'seal', TARGET: ws, [TASK_INPUTS_ENV]: inputs });
+  t.match(seal.stderr, /USAGE_RUN_UID_MISSING.*\n.*hint: pass the run-uid param/, 'a missing run uid names the run-uid param');
 });
 
 t.test('seal, then verify in the next task, with results, report and metrics', async (t) => {
