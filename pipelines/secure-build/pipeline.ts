@@ -1,5 +1,7 @@
 import { definePipeline, validateAllParams } from '../../src/build/pipeline-definition.ts';
 import { ParamDefinitionSchema } from '../../src/build/definition.ts';
+import { TelemetryParam } from '../../src/telemetry/config.ts';
+import { TELEMETRY_PARAMS } from '../../src/telemetry/task-params.ts';
 
 /**
  * The seed's secure build (step 3), made of the catalog's gates around the
@@ -42,7 +44,12 @@ const params = [
   { name: 'image-signer-issuer', description: 'OIDC issuer of the image signers.', default: 'https://token.actions.githubusercontent.com', rule: { type: 'https-url' } },
   { name: 'registry-host', description: 'The registry host the push credentials are for, e.g. registry.example.com: they are written for this host only.', rule: { type: 'regex', pattern: HOST, maxLength: 260 } },
   { name: 'registry-secret-name', description: 'The kubernetes.io/dockerconfigjson Secret with the push credentials; inject-credentials reads it from the API, and the kit\'s Role allows a get of this name only.', rule: { type: 'k8s-name' } },
+  // The gates' telemetry (src/telemetry): passed to every catalog task, empty by default.
+  ...TELEMETRY_PARAMS.filter((param) => param.name !== TelemetryParam.failClosed),
 ].map((param) => ParamDefinitionSchema.parse(param));
+
+/** Every catalog gate reports to the same collectors. */
+const telemetry = TELEMETRY_PARAMS.filter((param) => param.name !== TelemetryParam.failClosed).map((param) => ({ name: param.name, value: `$(params.${param.name})` }));
 
 const catalog = (task: string) => ({ catalog: task });
 const bundle = (which: 'clone' | 'build' | 'push') => ({
@@ -61,6 +68,7 @@ const guard = (name: string, mode: 'seal' | 'verify' | 'scrub', workspace: strin
     ...(mode === 'scrub' ? [] : [{ name: 'run-uid', value: '$(context.pipelineRun.uid)' }]),
     { name: 'workspace-label', value: workspace },
     ...(extra.expected ? [{ name: 'expected-digest', value: extra.expected }] : []),
+    ...telemetry,
   ],
   workspaces: [{ name: 'target', workspace }],
   ...(extra.runAfter ? { runAfter: extra.runAfter } : {}),
@@ -90,6 +98,7 @@ const PIPELINE_RUN = {
       { name: 'image-signer-identity-regexp', value: 'https://github.com/my-org/.*' },
       { name: 'registry-host', value: 'registry.example.com' },
       { name: 'registry-secret-name', value: 'registry-push-creds' },
+      { name: 'pushgateway-url', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
     ],
     taskRunTemplate: {
       // The kit's runner: no Role, no token mounted.
@@ -127,7 +136,7 @@ export default definePipeline({
     { name: 'IMAGE_DIGEST', description: 'Its digest, sha256:<hex>.', value: '$(tasks.push.results.IMAGE_DIGEST)' },
   ],
   tasks: [
-    { name: 'validate', taskRef: catalog('validate-params'), params: validateAllParams(params) },
+    { name: 'validate', taskRef: catalog('validate-params'), params: [...validateAllParams(params), ...telemetry] },
     {
       name: 'verify-task-bundles',
       runAfter: ['validate'],
@@ -137,6 +146,7 @@ export default definePipeline({
         { name: 'certificate-identity', value: '$(params.task-signer-identity)' },
         { name: 'certificate-oidc-issuer', value: '$(params.task-signer-issuer)' },
         { name: 'require-digest', value: 'true' },
+        ...telemetry,
       ],
     },
     {
@@ -148,6 +158,7 @@ export default definePipeline({
         { name: 'certificate-identity-regexp', value: '$(params.image-signer-identity-regexp)' },
         { name: 'certificate-oidc-issuer', value: '$(params.image-signer-issuer)' },
         { name: 'require-digest', value: 'true' },
+        ...telemetry,
       ],
     },
     {
@@ -184,6 +195,7 @@ export default definePipeline({
         { name: 'secret-type', value: 'kubernetes.io/dockerconfigjson' },
         { name: 'allowed-hosts', value: ['$(params.registry-host)'] },
         { name: 'expires', value: '30m' },
+        ...telemetry,
       ],
       workspaces: [{ name: 'credentials', workspace: 'credentials' }],
     },
@@ -199,7 +211,7 @@ export default definePipeline({
     },
   ],
   finally: [
-    { name: 'cleanup-credentials', taskRef: catalog('inject-credentials'), params: [{ name: 'mode', value: 'cleanup' }], workspaces: [{ name: 'credentials', workspace: 'credentials' }] },
+    { name: 'cleanup-credentials', taskRef: catalog('inject-credentials'), params: [{ name: 'mode', value: 'cleanup' }, ...telemetry], workspaces: [{ name: 'credentials', workspace: 'credentials' }] },
     guard('scrub-source', 'scrub', 'source'),
     guard('scrub-output', 'scrub', 'output'),
   ],
@@ -240,7 +252,7 @@ Their steps must run as uid 65532 (the PipelineRun's pod template sets it for st
 - the source changed between seal-source and verify-source, or the output between seal-output and verify-output (another run on a shared volume, a compromised node), or either holding credential material, links out of the workspace, setuid files or another run's marker (workspace-guard);
 - a credentials workspace that is not empty, or a Secret the service account may not read (inject-credentials).
 
-In each case the push never runs, and finally still empties the credentials and scrubs the source and output. Each stop is counted (\`tekton_param_validation_failures_total\`, \`tekton_workspace_access_violations_total\`, \`tekton_image_verifications_total\`) for the kit's alerts.
+In each case the push never runs, and finally still empties the credentials and scrubs the source and output. Each stop is counted (\`tekton_param_validation_failures_total\`, \`tekton_workspace_access_violations_total\`, \`tekton_taskrun_image_pull_errors_total\`) and, with \`pushgateway-url\` set, pushed to the Pushgateway every gate reports to (and \`cloudevents-sink\` gets one CloudEvent per violation), for the kit's alerts. Allow the egress to them with \`collectors\` in kit.yaml.
 
 ## Service accounts
 Every TaskRun runs as \`secure-build-runner\` (\`taskRunTemplate\`), which has no Role and no token: your clone, build and push Tasks cannot call the Kubernetes API at all. Only inject-credentials runs as \`secure-build-api-reader\` (\`taskRunSpecs\`), whose Role allows a \`get\` of the one Secret named in \`registry-secret-name\`. The kit generates both from this Pipeline and the Secret name.
@@ -265,6 +277,7 @@ The Tasks are published as signed Tekton bundles; this Pipeline is not yet. Publ
       packageProxies: [{ name: 'nexus', cidrs: ['10.0.51.0/24'], ports: [443, 80] }],
       gitServers: [{ name: 'git-server', cidrs: ['10.0.52.0/24'], ports: [443] }],
       kubernetesApi: { cidrs: ['10.0.0.1/32'], port: 6443 },
+      collectors: [{ name: 'pushgateway', namespace: 'monitoring', podLabels: { 'app.kubernetes.io/name': 'prometheus-pushgateway' }, ports: [9091] }],
     },
     chains: { signer: 'keyless' },
     observability: {

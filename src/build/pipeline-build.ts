@@ -162,7 +162,7 @@ export function renderKitConfig(definition: PipelineDefinition): string {
   const sections: [string, string][] = [
     ['namespace', 'The namespace the Pipeline runs in: its service accounts, Role and egress policy go there.'],
     ['params', 'Values of Pipeline params that name the Secrets tasks read (the Role names exactly these).'],
-    ['egress', 'Where the TaskRun pods may connect. NetworkPolicies see addresses, not names: give the CIDRs your registries, proxies and git servers resolve to.'],
+    ['egress', 'Where the TaskRun pods may connect. NetworkPolicies see addresses, not names: give the CIDRs your registries, proxies and git servers resolve to, and the namespace and pod labels of the in-cluster collectors (the Pushgateway of pushgateway-url).'],
     ['chains', 'How Tekton Chains signs: keyless (Fulcio), key (signing-secrets) or kms.'],
     ['observability', 'Where Tekton and Chains are installed, and where the PrometheusRule goes.'],
   ];

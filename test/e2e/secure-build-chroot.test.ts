@@ -18,15 +18,17 @@ import { createHash, randomUUID } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { execa } from 'execa';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { CatalogIndex } from '../../src/build/catalog-index.ts';
 import { RegistryClient } from '../../src/oci/registry/index.ts';
 import { builtCatalog } from '../harness/catalog-build.ts';
 import type { CatalogTaskSpec } from '../harness/catalog-task.ts';
 import { startKubeApiStub, writeServiceAccountDir, type KubeApiStub } from '../harness/k8s-api-stub.ts';
 import { runPipeline, WorkspaceBinder, type PipelineRunOutcome, type PipelineTaskRun } from '../harness/pipeline-run.ts';
+import { requirePushgateway, startPushgateway } from '../harness/pushgateway.ts';
 import { requireRegistryTools, startRegistry } from '../harness/registry.ts';
-import { requireRoot } from '../harness/shared.ts';
+import { requireRoot, requireTool } from '../harness/shared.ts';
 import { ImageCache, runTaskRun, type TaskRunOutcome } from '../harness/task-run.ts';
 import { pushBundleReferrer, pushImage } from '../sigstore/fixtures/registry-images.ts';
 import { inTotoStatement, MockSigstore } from '../sigstore/fixtures/signing.ts';
@@ -140,7 +142,8 @@ async function runSecureBuild(world: World, options: { params?: Record<string, s
         workspaces,
         context: { taskRunName: task.taskRunName, namespace: task.namespace, taskName: catalogTask },
         images: world.images,
-        network: loopback || mountsToken ? 'host' : 'none',
+        // Loopback services (registry, API, Pushgateway) need the host's network; everything else runs with none.
+        network: loopback || mountsToken || task.params['pushgateway-url'] !== '' ? 'host' : 'none',
         ...(mountsToken ? { serviceAccount: { dir: world.serviceAccountDir, env: world.api.env } } : {}),
         timeoutMs: 120_000,
       });
@@ -200,6 +203,8 @@ t.test('secure-build runs its gate tasks from their real images, and a tampered 
     'push-task-bundle': bundles.push,
     'registry-host': registry.host,
     image: `${registry.host}/team/app`,
+    // The sample names an in-cluster Pushgateway; the scenarios below run without one, the last with a real one.
+    'pushgateway-url': '',
   };
 
   await t.test('every gate passes: the push gets credentials for its registry only, finally empties them', async (t) => {
@@ -281,6 +286,59 @@ t.test('secure-build runs its gate tasks from their real images, and a tampered 
     t.same(ran(outcome).slice(-4), ['seal-output:failed', ...FINALLY]);
     const scrub = outcome.taskRuns.find((run) => run.pipelineTask === 'scrub-output')!;
     t.ok(scrub.succeeded, 'finally scrubbed the output');
+  });
+
+  await t.test('every gate pushes its counts to the Pushgateway the Pipeline names', async (t) => {
+    if (!requirePushgateway(t)) return;
+    const pushgateway = await startPushgateway();
+    t.teardown(() => pushgateway.stop());
+    const tampered = await runSecureBuild(world, {
+      params: { ...params, 'pushgateway-url': pushgateway.url },
+      afterTask: async (task) => {
+        if (task.pipelineTask === 'seal-source') await writeFile(join(task.workspaces.target!.source, 'go.mod'), 'module example.com/evil\n');
+      },
+    });
+    t.same(ran(tampered).slice(-4), ['verify-source:failed', ...FINALLY]);
+    const violations = await pushgateway.samples('tekton_workspace_access_violations_total');
+    t.ok(violations.some((sample) => sample.labels.task === 'workspace-guard' && sample.labels.workspace === 'source' && sample.value >= 1), 'verify-source pushed tekton_workspace_access_violations_total{task,workspace="source"}', { violations });
+    const rejected = await runSecureBuild(world, { params: { ...params, 'pushgateway-url': pushgateway.url, 'git-revision': 'HEAD~1' } });
+    t.same(ran(rejected), ['validate:failed', ...FINALLY]);
+    const failures = await pushgateway.samples('tekton_param_validation_failures_total');
+    t.ok(failures.some((sample) => sample.labels.task === 'validate-params' && sample.labels.param === 'git-revision'), 'validate pushed tekton_param_validation_failures_total{task,param="git-revision"}', { failures });
+
+    // The kit's alerts fire on exactly these series, as Prometheus would scrape them from the Pushgateway (honor_labels).
+    const promtool = requireTool(t, 'promtool', 'prometheus');
+    if (!promtool) return;
+    const rule = kit.find((object) => object.kind === 'PrometheusRule')!;
+    const series = (name: string, labels: Record<string, string>) => `${name}{${Object.entries(labels).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(',')}}`;
+    const pick = (samples: typeof violations, keep: (labels: Record<string, string>) => boolean) => samples.filter((sample) => keep(sample.labels));
+    const rules = join(work, 'rules.yaml');
+    await writeFile(rules, stringify({ groups: rule.spec.groups }));
+    const alert = (name: string, labels: Record<string, string>) => {
+      const r = rule.spec.groups[0].rules.find((x: Doc) => x.alert === name);
+      const render = (text: string) => text.replace(/\{\{ \$labels\.([a-z_]+) \}\}/g, (_: string, key: string) => labels[key] ?? '');
+      return { exp_labels: { ...r.labels, ...labels }, exp_annotations: Object.fromEntries(Object.entries(r.annotations as Record<string, string>).map(([key, value]) => [key, render(value)])) };
+    };
+    const tests = {
+      rule_files: [rules],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            ...pick(violations, (labels) => labels.workspace === 'source').map((sample) => ({ series: series('tekton_workspace_access_violations_total', sample.labels), values: `_x2 ${sample.value}x20` })),
+            ...pick(failures, (labels) => labels.param === 'git-revision').map((sample) => ({ series: series('tekton_param_validation_failures_total', sample.labels), values: `_x2 ${sample.value}x20` })),
+          ],
+          alert_rule_test: [
+            { eval_time: '5m', alertname: 'TektonWorkspaceAccessViolation', exp_alerts: [alert('TektonWorkspaceAccessViolation', { task: 'workspace-guard', workspace: 'source' })] },
+            { eval_time: '5m', alertname: 'TektonParamValidationFailures', exp_alerts: [alert('TektonParamValidationFailures', { task: 'validate-params', param: 'git-revision' })] },
+          ],
+        },
+      ],
+    };
+    await writeFile(join(work, 'alerts.yaml'), stringify(tests));
+    const run = await execa(promtool, ['test', 'rules', join(work, 'alerts.yaml')], { reject: false });
+    t.equal(run.exitCode, 0, 'the kit\'s alerts fire on the pushed series', { output: `${run.stdout}${run.stderr}`.slice(0, 3000) });
   });
 
   await t.test('an unsigned image or a bad param stops the run at its gate', async (t) => {

@@ -56,6 +56,8 @@ t.test('every other field is checked, and unknown fields are refused where they 
     ['hours', { ...structuredClone(BASE_CONFIG), observability: { production: { pipelines: 'p', approvedHoursUtc: { from: 19, to: 7 } } } }, /observability\.production\.approvedHoursUtc: from must be before to/],
     ['spike factor', { ...structuredClone(BASE_CONFIG), observability: { durationSpikeFactor: 1 } }, /observability\.durationSpikeFactor/],
     ['param value', { ...structuredClone(BASE_CONFIG), params: { 'registry-secret-name': 7 } }, /params\.registry-secret-name/],
+    ['a collector without pod labels', withEgress({ collectors: [{ name: 'pg', namespace: 'monitoring', podLabels: {}, ports: [9091] }] }), /egress\.collectors\[0\]\.podLabels: name at least one label/],
+    ['a collector without ports', withEgress({ collectors: [{ name: 'pg', namespace: 'monitoring', podLabels: { app: 'pg' }, ports: [] }] }), /egress\.collectors\[0\]\.ports/],
   ];
   for (const [label, value, message] of cases) t.throws(() => parseKitConfig(value, 'kit.yaml'), { code: 'CONFIG_KIT_INVALID', message }, label);
   t.throws(

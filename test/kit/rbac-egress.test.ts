@@ -79,6 +79,14 @@ t.test('the egress policy: DNS over UDP and TCP, each destination, the API only 
   t.same(spec.egress.at(-1), { to: [{ ipBlock: { cidr: '10.0.0.1/32' } }], ports: [{ protocol: 'TCP', port: 6443 }] });
   t.equal(withApi.purposes.length, spec.egress.length, 'every rule is explained');
   t.equal(json(planEgress(config(), { kubernetesApi: false }).policy).spec.egress.length, 2, 'no API rule when no task reads the API');
+  const withCollector = json(
+    planEgress(config({ egress: { ...structuredClone(config().egress), collectors: [{ name: 'pushgateway', namespace: 'monitoring', podLabels: { app: 'pushgateway' }, ports: [9091] }] } } as never), { kubernetesApi: false }).policy,
+  ).spec.egress;
+  t.same(
+    withCollector.at(-1),
+    { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { app: 'pushgateway' } } }], ports: [{ protocol: 'TCP', port: 9091 }] },
+    'a collector: its pods in its namespace, on its ports only',
+  );
   for (const rule of spec.egress) t.ok(rule.to.length > 0 && rule.ports.length > 0, 'every rule names destinations and ports: none allows everything');
 });
 

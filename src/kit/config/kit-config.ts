@@ -47,6 +47,16 @@ export const DestinationSchema = z
   })
   .strict();
 
+/** A destination inside the cluster (a Pushgateway, a CloudEvents broker): its namespace and pod labels. */
+export const InClusterDestinationSchema = z
+  .object({
+    name: dnsLabel,
+    namespace: dnsLabel,
+    podLabels: z.record(z.string(), z.string()).refine((labels) => Object.keys(labels).length > 0, 'name at least one label: without, every pod of the namespace is allowed'),
+    ports: z.array(port).min(1),
+  })
+  .strict();
+
 export const KitConfigSchema = z
   .object({
     /** The namespace the Pipeline's runs (and its service accounts and egress policy) live in. */
@@ -61,6 +71,8 @@ export const KitConfigSchema = z
         packageProxies: z.array(DestinationSchema).default([]),
         /** Git servers the clone task fetches from. */
         gitServers: z.array(DestinationSchema).default([]),
+        /** In-cluster collectors the gates report to: the Pushgateway of pushgateway-url, the CloudEvents sink. */
+        collectors: z.array(InClusterDestinationSchema).default([]),
         /** The cluster DNS, for name lookups: UDP and TCP 53 to these pods. */
         dns: z
           .object({
@@ -120,6 +132,7 @@ export const KitConfigSchema = z
 export type KitConfig = z.output<typeof KitConfigSchema>;
 export type KitConfigInput = z.input<typeof KitConfigSchema>;
 export type Destination = z.output<typeof DestinationSchema>;
+export type InClusterDestination = z.output<typeof InClusterDestinationSchema>;
 
 /** Files larger than this are not a kit config. */
 const MAX_CONFIG_BYTES = 256 * 1024;
@@ -132,11 +145,11 @@ function path(issuePath: readonly PropertyKey[]): string {
 export function parseKitConfig(value: unknown, where: string): KitConfig {
   const parsed = KitConfigSchema.safeParse(value);
   if (parsed.success) {
-    const destinations = [...parsed.data.egress.registries, ...parsed.data.egress.packageProxies, ...parsed.data.egress.gitServers];
+    const destinations = [...parsed.data.egress.registries, ...parsed.data.egress.packageProxies, ...parsed.data.egress.gitServers, ...parsed.data.egress.collectors];
     const seen = new Set<string>();
     for (const destination of destinations) {
       if (seen.has(destination.name)) {
-        throw new CatalogError('CONFIG_KIT_INVALID', `${where}: egress destination ${quoteUntrusted(destination.name)} is named twice`, { hint: 'give every registry, package proxy and git server its own name' });
+        throw new CatalogError('CONFIG_KIT_INVALID', `${where}: egress destination ${quoteUntrusted(destination.name)} is named twice`, { hint: 'give every registry, package proxy, git server and collector its own name' });
       }
       seen.add(destination.name);
     }

@@ -7,7 +7,8 @@ import type { Destination, KitConfig } from '../config/kit-config.ts';
  * 6): every pod Tekton creates for a TaskRun carries
  * `app.kubernetes.io/managed-by: tekton-pipelines`, and this policy lets
  * them reach only the registries, package proxies and git servers of the
- * kit config, the cluster DNS (UDP and TCP), and, when a task reads Secrets
+ * kit config, the in-cluster collectors the gates report to (a Pushgateway,
+ * a CloudEvents sink), the cluster DNS (UDP and TCP), and, when a task reads Secrets
  * from the API, the API server. Everything else is dropped, so a step that
  * was tricked into running an attacker's code cannot send what it read to an
  * address of the attacker's choosing. A NetworkPolicy allows; it cannot
@@ -51,6 +52,13 @@ export function planEgress(config: KitConfig, options: { kubernetesApi: boolean 
       rules.push(toDestination(destination));
       purposes.push(`${kind} ${destination.name}: ${destination.cidrs.join(', ')} on ${destination.ports.join(', ')}`);
     }
+  }
+  for (const collector of egress.collectors) {
+    rules.push({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': collector.namespace } }, podSelector: { matchLabels: collector.podLabels } }],
+      ports: collector.ports.map((port) => ({ protocol: 'TCP', port })),
+    });
+    purposes.push(`collector ${collector.name}: its pods in ${collector.namespace} on ${collector.ports.join(', ')} (pushgateway-url, cloudevents-sink)`);
   }
   if (options.kubernetesApi && egress.kubernetesApi) {
     rules.push({ to: egress.kubernetesApi.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: egress.kubernetesApi.port }] });
