@@ -110,7 +110,7 @@ export class HardeningKit {
       'cluster/prometheusrule.yaml',
       planPrometheusRule(config),
       [],
-      `The seed's alerts: ${Object.values(SEED_COUNTERS).map((counter) => `${counter.name}{${counter.labels.join(',')}}`).join(', ')}, rejected image verifications, TaskRun p99 duration spikes${config.observability.production ? ' and production runs outside approved hours' : ''}. For the Prometheus Operator; its ruleSelector must match the labels.`,
+      `The seed's alerts: ${Object.values(SEED_COUNTERS).map((counter) => `${counter.name}{${counter.labels.join(',')}}`).join(', ')}, failed verify-image TaskRuns, TaskRun p99 duration spikes${config.observability.production ? ' and production runs outside approved hours' : ''}. For the Prometheus Operator; its ruleSelector must match the labels.`,
     );
 
     const files = new Map<string, string>();

@@ -18,7 +18,7 @@ import type { KitConfig } from '../config/kit-config.ts';
 export const SEED_COUNTERS = {
   paramValidationFailures: { name: Metrics.paramValidationFailures, labels: ['task', 'param'] },
   workspaceAccessViolations: { name: Metrics.workspaceAccessViolations, labels: ['task', 'workspace'] },
-  imagePullErrors: { name: 'tekton_taskrun_image_pull_errors_total', labels: ['task', 'image'] },
+  imagePullErrors: { name: Metrics.imagePullErrors, labels: ['task', 'image'] },
 } as const;
 
 /**
@@ -30,6 +30,8 @@ export const SEED_COUNTERS = {
 export const TEKTON_METRICS = {
   pipelineTaskRunDurationBuckets: 'tekton_pipelines_controller_pipelinerun_taskrun_duration_seconds_bucket',
   taskRunDurationBuckets: 'tekton_pipelines_controller_taskrun_duration_seconds_bucket',
+  pipelineTaskRunDurationCount: 'tekton_pipelines_controller_pipelinerun_taskrun_duration_seconds_count',
+  taskRunDurationCount: 'tekton_pipelines_controller_taskrun_duration_seconds_count',
   pipelineRunDurationCount: 'tekton_pipelines_controller_pipelinerun_duration_seconds_count',
 } as const;
 
@@ -106,12 +108,16 @@ export function planPrometheusRule(config: KitConfig): PrometheusRule {
       },
     },
     {
-      alert: 'TektonImageVerificationRejected',
-      expr: newCounts(Metrics.imageVerifications + '{outcome="rejected"}', ['task', 'reason']),
+      // tekton_image_verifications_total stays in the step log (it counts every run, so it is not pushed):
+      // a failed verify-image TaskRun is what Tekton's own metrics show.
+      alert: 'TektonImageVerificationFailed',
+      expr: [TEKTON_METRICS.pipelineTaskRunDurationCount, TEKTON_METRICS.taskRunDurationCount]
+        .map((metric) => `(sum by (task) (increase(${metric}{task="verify-image",status="failed"}[${ALERT_WINDOW}])) > 0)`)
+        .join(' or '),
       labels: { severity: 'critical' },
       annotations: {
-        summary: 'verify-image rejected an image in Task {{ $labels.task }}: {{ $labels.reason }}',
-        description: 'An image had no signature satisfying the policy (adversary 3: a compromised registry or tag). The run stopped; do not deploy anything built from it. The step log names the image and the reason.',
+        summary: 'A verify-image TaskRun failed: an image or Task bundle was rejected or could not be checked',
+        description: 'No signature satisfied the policy (adversary 3: a compromised registry or tag), or the registry could not be read. The run stopped; do not deploy anything built from it. The step log names each image and its reason code.',
       },
     },
     ...(
