@@ -18,7 +18,7 @@ import { renderPipelineChangelog, renderPipelineReadme, renderPipelinesIndex } f
 import { versionChanges } from './release-notes.ts';
 import { compareVersions, highestVersion } from './semver.ts';
 import type { DerivedFiles } from './stepaction-build.ts';
-import { listingAnnotations } from './task-emitter.ts';
+import { listingAnnotations, paramSpecs } from './task-emitter.ts';
 import { checkVersionIn, versionsAboveIn } from './versioning.ts';
 
 /**
@@ -122,16 +122,7 @@ export function emitPipeline(definition: PipelineDefinition, pin: (task: string)
     },
     spec: {
       description: `${definition.summary}\n\n${definition.description.trim()}\n`,
-      ...(definition.params.length > 0
-        ? {
-            params: definition.params.map((param) => ({
-              name: param.name,
-              type: param.type,
-              description: param.description,
-              ...(param.default !== undefined ? { default: param.default } : {}),
-            })),
-          }
-        : {}),
+      ...(definition.params.length > 0 ? { params: paramSpecs(definition.params) } : {}),
       workspaces: definition.workspaces.map((workspace) => ({ name: workspace.name, description: workspace.description, ...(workspace.optional ? { optional: true } : {}) })),
       ...(definition.results.length > 0 ? { results: definition.results.map((result) => ({ name: result.name, description: result.description, value: result.value })) } : {}),
       tasks,

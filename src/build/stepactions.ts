@@ -5,7 +5,7 @@ import { findSubstitutions, classify } from '../tekton/substitution.ts';
 import type { StepDefinition, TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
 import { assertResultsFit, type ResultsBudget } from './results-budget.ts';
-import { listingAnnotations, type ResolvedStepImage } from './task-emitter.ts';
+import { listingAnnotations, paramSpecs, type ResolvedStepImage } from './task-emitter.ts';
 
 /**
  * Every step program of a catalog Task, published as a Tekton StepAction
@@ -142,12 +142,7 @@ export function emitStepAction(definition: TaskDefinition, step: StepDefinition,
   const spec = {
     description: `${definition.summary}\n\nThe step of the ${definition.name} Task ${definition.version}, for your own Tasks: same image, command and hardening.\n`,
     params: [
-      ...definition.params.map((param) => ({
-        name: param.name,
-        type: param.type,
-        description: param.description,
-        ...(param.default !== undefined ? { default: param.default } : {}),
-      })),
+      ...paramSpecs(definition.params),
       ...definition.workspaces.map((workspace) => ({
         name: workspacePathParam(workspace.name),
         type: 'string',

@@ -1,7 +1,7 @@
 import { CatalogError } from '../errors.ts';
 import { formatResultLimits, formatSharedResultLimit, RESULT_LIMITS_ENV, RESULT_SHARED_ENV } from '../step/results.ts';
 import { formatTaskInputs, TASK_INPUTS_ENV } from '../step/task-inputs.ts';
-import type { TaskDefinition } from './definition.ts';
+import type { ParamDefinition, TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
 import { stepEntrypoint } from './image.ts';
 import { assertResultsFit } from './results-budget.ts';
@@ -94,16 +94,7 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
     },
     spec: {
       description: `${definition.summary}\n\n${definition.description.trim()}\n`,
-      ...(definition.params.length > 0
-        ? {
-            params: definition.params.map((param) => ({
-              name: param.name,
-              type: param.type,
-              description: param.description,
-              ...(param.default !== undefined ? { default: param.default } : {}),
-            })),
-          }
-        : {}),
+      ...(definition.params.length > 0 ? { params: paramSpecs(definition.params) } : {}),
       ...(definition.workspaces.length > 0
         ? {
             workspaces: definition.workspaces.map((workspace) => ({
@@ -132,6 +123,16 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
 }
 
 export type EmittedTask = ReturnType<typeof emitTask>;
+
+/** Params as a Task or Pipeline declares them: name, type, description, default. */
+export function paramSpecs(params: readonly ParamDefinition[]) {
+  return params.map((param) => ({
+    name: param.name,
+    type: param.type,
+    description: param.description,
+    ...(param.default !== undefined ? { default: param.default } : {}),
+  }));
+}
 
 /** The tektoncd/catalog annotations every catalog resource carries (Tasks, StepActions, Pipelines), in that catalog's order. */
 export function listingAnnotations(listing: { categories: readonly string[]; tags: readonly string[]; displayName: string }, minPipelinesVersion: string): Record<string, string> {
