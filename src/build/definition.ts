@@ -80,9 +80,10 @@ export const ResultBoundSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('count'), max: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }).strict(),
   /**
    * JSON (a list or object) or free text, at most `maxBytes` once escaped;
-   * `why` says what keeps it there. `maxBytes: 'rest'` (one result per Task
-   * at most) takes whatever the other results leave of the budget, so a
-   * list's length limit comes straight from the budget computation.
+   * `why` says what keeps it there. `maxBytes: 'rest'` takes whatever the
+   * other results leave of the budget, so a list's length limit comes
+   * straight from the budget computation; several 'rest' results share that
+   * pool (each may take it all, together no more).
    */
   z.object({ kind: z.literal('json'), maxBytes: z.union([z.number().int().positive(), z.literal('rest')]), why: z.string().min(1) }).strict(),
   z.object({ kind: z.literal('text'), maxBytes: z.union([z.number().int().positive(), z.literal('rest')]), why: z.string().min(1) }).strict(),
@@ -94,10 +95,13 @@ export const ResultDefinitionSchema = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, "_" and "-"'),
     description: z.string().min(1),
     type: z.enum(['string', 'array', 'object']).default('string'),
+    /** The keys of an object result (Tekton requires them; every value is a string). */
+    properties: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).min(1).optional(),
     /** Every catalog Task declares one (a test checks); without it a result may take DEFAULT_RESULT_BOUND_BYTES. */
     bound: ResultBoundSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((result) => (result.type === 'object') === (result.properties !== undefined), 'an object result declares its properties, and only an object result does');
 
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi');
 
@@ -166,6 +170,27 @@ export const RunTestSchema = z
   })
   .strict();
 
+/**
+ * What a Task reads from the Kubernetes API with the TaskRun's service
+ * account token: the kit's RBAC generator (src/kit/rbac) grants exactly
+ * these, to the pipeline tasks that need them, for the object the named
+ * param names (resourceNames), and nothing else.
+ */
+export const KubernetesAccessSchema = z
+  .object({
+    apiGroup: z.string().default(''),
+    resource: z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a plural resource name such as secrets'),
+    /** Only get: list and watch cannot be narrowed to names. */
+    verbs: z.array(z.literal('get')).min(1),
+    /** The Task param that names the object (becomes resourceNames). */
+    nameParam: paramName,
+    /** Only when this Task param has this value. */
+    when: z.object({ param: paramName, equals: z.string() }).strict().optional(),
+    why: z.string().min(1),
+  })
+  .strict();
+export type KubernetesAccess = z.output<typeof KubernetesAccessSchema>;
+
 export const TaskDefinitionSchema = z
   .object({
     name: dnsLabel,
@@ -188,6 +213,8 @@ export const TaskDefinitionSchema = z
     notes: z.string().optional(),
     samples: z.array(SampleSchema).default([]),
     deprecated: DeprecationSchema.optional(),
+    /** What the Task reads from the Kubernetes API (for the kit's RBAC); nothing when empty. */
+    kubernetesAccess: z.array(KubernetesAccessSchema).default([]),
     /** From tasks/<name>/tests/run.ts (load-definitions.ts adds it). */
     tests: RunTestSchema.optional(),
   })
