@@ -16,6 +16,8 @@ needs=(
   "htpasswd apache2-utils"           # bcrypt users for the basic-auth registry
   "/usr/sbin/chroot coreutils"       # runs the unpacked step images
   "dash dash"                        # the POSIX shell the shell-inertness tests run values through
+  "promtool prometheus"              # checks and unit-tests the kit's PrometheusRule alerts
+  "kubectl kubernetes-client"        # kubectl kustomize builds the kit's kustomize bases
   "setfattr attr"                    # workspace-guard tests plant extended attributes
   "setfacl acl"                      # and POSIX ACLs
   "/usr/sbin/setcap libcap2-bin"     # and file capabilities

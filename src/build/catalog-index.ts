@@ -76,6 +76,51 @@ export const TaskEntrySchema = z.object({
 });
 export type TaskEntry = z.infer<typeof TaskEntrySchema>;
 
+/**
+ * A StepAction version: one step program of a Task version, published for
+ * people's own Tasks. It runs the image the Task's step runs (same reference,
+ * tagged with the Task's version), so its version is the Task's, and it is
+ * released and withdrawn with it.
+ */
+export const StepActionVersionRecordSchema = z.object({
+  status: z.enum(['draft', 'released']),
+  path: z.string(),
+  contentDigest: digest,
+  minPipelinesVersion: z.string(),
+  /** "task@version": the Task version whose step image it runs. */
+  task: z.string(),
+  /** The step image, exactly as that Task version's record has it. */
+  image: z.string(),
+});
+export type StepActionVersionRecord = z.infer<typeof StepActionVersionRecordSchema>;
+
+/**
+ * A reference Pipeline version (catalog/pipeline/<name>/<version>/). It
+ * pins the catalog Task bundles it runs by digest, so its content changes
+ * whenever one of them does; a released version is immutable like a Task
+ * version, and may only pin released Task versions. Its kit (RBAC, egress
+ * policy, Chains and observability config) sits beside it and is recorded
+ * by digest too.
+ */
+export const PipelineVersionRecordSchema = z.object({
+  status: z.enum(['draft', 'released']),
+  path: z.string(),
+  contentDigest: digest,
+  minPipelinesVersion: z.string(),
+  /** "task@version" of every catalog Task it runs, sorted. */
+  tasks: z.array(z.string()),
+  interface: InterfaceSchema,
+  /** sha256 over the kit folder's files (name, NUL, content, NUL; sorted by name). */
+  kitDigest: digest,
+});
+export type PipelineVersionRecord = z.infer<typeof PipelineVersionRecordSchema>;
+
+const versionKey = z.string().check(z.regex(VERSION_PATTERN));
+export const StepActionEntrySchema = z.object({ latest: z.string(), versions: z.record(versionKey, StepActionVersionRecordSchema) });
+export const PipelineEntrySchema = z.object({ latest: z.string(), versions: z.record(versionKey, PipelineVersionRecordSchema) });
+export type StepActionEntry = z.infer<typeof StepActionEntrySchema>;
+export type PipelineEntry = z.infer<typeof PipelineEntrySchema>;
+
 export const INDEX_SCHEMA_VERSION = 2;
 
 export const CatalogIndexSchema = z.object({
@@ -84,11 +129,14 @@ export const CatalogIndexSchema = z.object({
   registry: z.string(),
   tasks: z.record(z.string(), TaskEntrySchema),
   catalogBundles: z.array(CatalogBundleRecordSchema),
+  /** Added with the same schema version: an index without them has none. */
+  stepActions: z._default(z.record(z.string(), StepActionEntrySchema), {}),
+  pipelines: z._default(z.record(z.string(), PipelineEntrySchema), {}),
 });
 export type CatalogIndex = z.infer<typeof CatalogIndexSchema>;
 
 export function emptyIndex(registry: string): CatalogIndex {
-  return { schemaVersion: INDEX_SCHEMA_VERSION, registry, tasks: {}, catalogBundles: [] };
+  return { schemaVersion: INDEX_SCHEMA_VERSION, registry, tasks: {}, catalogBundles: [], stepActions: {}, pipelines: {} };
 }
 
 /** Far more than a catalog of hundreds of Task versions needs; the index is read before anything is checked. */
@@ -146,6 +194,21 @@ export function parseCatalogIndex(text: string, where: string, options: ReadInde
       throw invalid(`tasks.${name}.latest (${entry.latest}) is not its highest recorded version`);
     }
   }
+  const derived: [string, Record<string, { latest: string; versions: Record<string, { path: string }> }>, (name: string, version: string) => string][] = [
+    ['stepActions', parsed.data.stepActions, stepActionYamlPath],
+    ['pipelines', parsed.data.pipelines, pipelineYamlPath],
+  ];
+  for (const [kind, entries, pathOf] of derived) {
+    for (const [name, entry] of Object.entries(entries)) {
+      if (!TASK_NAME.test(name)) throw invalid(`${kind} name ${JSON.stringify(name.slice(0, 80))} is not a DNS-1123 label`);
+      for (const [version, record] of Object.entries(entry.versions)) {
+        if (record.path !== pathOf(name, version)) throw invalid(`${kind}.${name}.versions.${version}.path must be ${pathOf(name, version)}`);
+      }
+      if (entry.versions[entry.latest] === undefined || entry.latest !== highestVersion(Object.keys(entry.versions))) {
+        throw invalid(`${kind}.${name}.latest (${entry.latest}) is not its highest recorded version`);
+      }
+    }
+  }
   return parsed.data;
 }
 
@@ -154,6 +217,14 @@ const TASK_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Where a Task version's YAML lives, relative to the catalog folder. */
 export function versionYamlPath(name: string, version: string): string {
   return `task/${name}/${version}/${name}.yaml`;
+}
+
+export function stepActionYamlPath(name: string, version: string): string {
+  return `stepaction/${name}/${version}/${name}.yaml`;
+}
+
+export function pipelineYamlPath(name: string, version: string): string {
+  return `pipeline/${name}/${version}/${name}.yaml`;
 }
 
 /** "name@version" of every version of a schema 1 index when all of them are drafts; undefined otherwise. */
@@ -194,7 +265,19 @@ function sortIndex(index: CatalogIndex): CatalogIndex {
         return [name, { latest: entry.latest, versions }];
       }),
   );
-  return { ...index, tasks };
+  return { ...index, tasks, stepActions: sortEntries(index.stepActions), pipelines: sortEntries(index.pipelines) };
+}
+
+function sortEntries<T>(entries: Record<string, { latest: string; versions: Record<string, T> }>): Record<string, { latest: string; versions: Record<string, T> }> {
+  return Object.fromEntries(
+    Object.keys(entries)
+      .sort()
+      .map((name) => {
+        const entry = entries[name]!;
+        const versions = Object.fromEntries(Object.keys(entry.versions).sort(compareVersions).map((version) => [version, entry.versions[version]!]));
+        return [name, { latest: entry.latest, versions }];
+      }),
+  );
 }
 
 export { compareVersions };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { CatalogError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { sha256Digest } from '../oci/digest.ts';
@@ -42,6 +42,7 @@ import { CHANGES_ANNOTATION, changesAnnotation, renderChangelog, versionChanges 
 import { compareVersions, highestVersion } from './semver.ts';
 import { publishedCatalogPolicies } from '../signing/policy/catalog-policies.ts';
 import { emitTask } from './task-emitter.ts';
+import { buildCompositions } from './compositions.ts';
 import { assertNotBehindRelease, checkVersion, taskInterface, versionsAbove } from './versioning.ts';
 
 /** Where published images and bundles live unless --registry says otherwise. */
@@ -347,11 +348,14 @@ export async function buildCatalog(options: BuildOptions): Promise<BuildReport> 
       if (runTest !== undefined) files.set(join(versionDir, 'tests', 'run.yaml'), runTest);
     }
     for (const name of Object.keys(index.tasks)) files.set(join('task', name, 'CHANGELOG.md'), renderChangelog(name, index));
+    // StepActions and reference Pipelines are derived from the Task versions just recorded (src/build/compositions.ts).
+    const derived = await buildCompositions({ sourceDir: dirname(options.tasksDir ?? join(repoRoot, 'tasks')), index, definitions, images, registry, catalogDir, log });
+    for (const [path, content] of derived.files) files.set(path, content);
     files.set('README.md', renderCatalogReadme(index));
     files.set(join('task', 'artifacthub-repo.yml'), renderArtifactHubRepo(project));
     files.set('index.json', renderCatalogIndex(index));
     for (const [path, content] of publishedCatalogPolicies(registry)) files.set(path, content);
-    const keptDirs = [...recordedYaml.keys()].map((key) => join('task', ...key.split('@')));
+    const keptDirs = [...recordedYaml.keys()].map((key) => join('task', ...key.split('@'))).concat(derived.keptDirs);
 
     const report: BuildReport = {
       registry,

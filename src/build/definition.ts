@@ -81,9 +81,10 @@ export const ResultBoundSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('count'), max: z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)) }),
   /**
    * JSON (a list or object) or free text, at most `maxBytes` once escaped;
-   * `why` says what keeps it there. `maxBytes: 'rest'` (one result per Task
-   * at most) takes whatever the other results leave of the budget, so a
-   * list's length limit comes straight from the budget computation.
+   * `why` says what keeps it there. `maxBytes: 'rest'` takes whatever the
+   * other results leave of the budget, so a list's length limit comes
+   * straight from the budget computation; several 'rest' results share that
+   * pool (each may take it all, together no more).
    */
   z.strictObject({ kind: z.literal('json'), maxBytes: z.union([z.int().check(z.positive()), z.literal('rest')]), why: z.string().check(z.minLength(1)) }),
   z.strictObject({ kind: z.literal('text'), maxBytes: z.union([z.int().check(z.positive()), z.literal('rest')]), why: z.string().check(z.minLength(1)) }),
@@ -94,9 +95,13 @@ export const ResultDefinitionSchema = z.strictObject({
   name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, "_" and "-"')),
   description: z.string().check(z.minLength(1)),
   type: z._default(z.enum(['string', 'array', 'object']), 'string'),
+  /** The keys of an object result (Tekton requires them; every value is a string). */
+  properties: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/))).check(z.minLength(1))),
   /** Every catalog Task declares one (a test checks); without it a result may take DEFAULT_RESULT_BOUND_BYTES. */
   bound: z.optional(ResultBoundSchema),
-});
+}).check(
+  z.refine((result) => (result.type === 'object') === (result.properties !== undefined), 'an object result declares its properties, and only an object result does'),
+);
 
 const quantity = z.string().check(z.regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi)?$/, 'must be a Kubernetes quantity such as 100m or 128Mi'));
 
@@ -155,6 +160,25 @@ export const RunTestSchema = z.strictObject({
   documents: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)),
 });
 
+/**
+ * What a Task reads from the Kubernetes API with the TaskRun's service
+ * account token: the kit's RBAC generator (src/kit/rbac) grants exactly
+ * these, to the pipeline tasks that need them, for the object the named
+ * param names (resourceNames), and nothing else.
+ */
+export const KubernetesAccessSchema = z.strictObject({
+  apiGroup: z._default(z.string(), ''),
+  resource: z.string().check(z.regex(/^[a-z][a-z0-9]*$/, 'must be a plural resource name such as secrets')),
+  /** Only get: list and watch cannot be narrowed to names. */
+  verbs: z.array(z.literal('get')).check(z.minLength(1)),
+  /** The Task param that names the object (becomes resourceNames). */
+  nameParam: paramName,
+  /** Only when this Task param has this value. */
+  when: z.optional(z.strictObject({ param: paramName, equals: z.string() })),
+  why: z.string().check(z.minLength(1)),
+});
+export type KubernetesAccess = z.output<typeof KubernetesAccessSchema>;
+
 export const TaskDefinitionSchema = z.strictObject({
   name: dnsLabel,
   version: versionString,
@@ -180,6 +204,8 @@ export const TaskDefinitionSchema = z.strictObject({
   notes: z.optional(z.string()),
   samples: z._default(z.array(SampleSchema), []),
   deprecated: z.optional(DeprecationSchema),
+  /** What the Task reads from the Kubernetes API (for the kit's RBAC); nothing when empty. */
+  kubernetesAccess: z._default(z.array(KubernetesAccessSchema), []),
   /** From tasks/<name>/tests/run.ts (load-definitions.ts adds it). */
   tests: z.optional(RunTestSchema),
 });

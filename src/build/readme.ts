@@ -234,5 +234,34 @@ export function renderCatalogReadme(index: CatalogIndex): string {
   }
   lines.push('', '## Catalog bundle', '', 'The newest version of every Task in one Tekton bundle (split in parts of 20), for browsing and `tkn bundle list`.', '', '| tag | Tasks | bundle |', '| --- | --- | --- |');
   for (const bundle of index.catalogBundles) lines.push(`| ${bundle.tag} | ${bundle.tasks.join(', ')} | \`${bundle.reference}\` |`);
+  lines.push(...renderCompositionsSection(index));
   return `${lines.join('\n')}\n`;
+}
+
+/** The StepActions and reference Pipelines the index records (src/build/compositions.ts derives them). */
+function renderCompositionsSection(index: CatalogIndex): string[] {
+  const lines: string[] = [];
+  const pipelines = Object.keys(index.pipelines).sort();
+  if (pipelines.length > 0) {
+    lines.push('', '## Reference Pipelines', '', 'Each with its hardening kit (RBAC, egress policy, Chains and observability config) in `kit/`; see [pipeline/README.md](pipeline/README.md).', '', '| Pipeline | version | status | Tasks |', '| --- | --- | --- | --- |');
+    for (const name of pipelines) {
+      const entry = index.pipelines[name]!;
+      for (const version of Object.keys(entry.versions).sort(compareVersions).reverse()) {
+        const record = entry.versions[version]!;
+        lines.push(`| [${name}](pipeline/${name}/${version}/README.md) | ${version} | ${record.status} | ${record.tasks.join(', ')} |`);
+      }
+    }
+  }
+  const stepActions = Object.keys(index.stepActions).sort();
+  if (stepActions.length > 0) {
+    lines.push('', '## StepActions', '', 'Every step program as a StepAction for your own Tasks, released with its Task version; see [stepaction/README.md](stepaction/README.md).', '', '| StepAction | version | status | Task |', '| --- | --- | --- | --- |');
+    for (const name of stepActions) {
+      const entry = index.stepActions[name]!;
+      for (const version of Object.keys(entry.versions).sort(compareVersions).reverse()) {
+        const record = entry.versions[version]!;
+        lines.push(`| [${name}](stepaction/${name}/${version}/README.md) | ${version} | ${record.status} | ${record.task} |`);
+      }
+    }
+  }
+  return lines;
 }

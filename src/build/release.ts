@@ -4,7 +4,8 @@ import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import { releaseTag } from './annotations.ts';
-import { readCatalogIndex, renderCatalogIndex } from './catalog-index.ts';
+import { readCatalogIndex, renderCatalogIndex, type CatalogIndex } from './catalog-index.ts';
+import { assertPinsReleased, pipelineChangelog } from './pipeline-build.ts';
 import { renderCatalogReadme } from './readme.ts';
 import { renderChangelog } from './release-notes.ts';
 import { isVersion } from './semver.ts';
@@ -38,6 +39,10 @@ export async function releaseVersions(catalogDir: string, specs: string[]): Prom
     const at = spec.indexOf('@');
     const name = at < 0 ? spec : spec.slice(0, at);
     const entry = index.tasks[name];
+    if (!entry && index.pipelines[name]) {
+      released.push(releasePipeline(index, name, at < 0 ? index.pipelines[name]!.latest : spec.slice(at + 1)));
+      continue;
+    }
     if (!entry) {
       throw new CatalogError('USAGE_UNKNOWN_TASK', `no Task named ${quoteUntrusted(name)} in the catalog index`, {
         hint: `the catalog has: ${Object.keys(index.tasks).sort().join(', ')}`,
@@ -60,11 +65,31 @@ export async function releaseVersions(catalogDir: string, specs: string[]): Prom
     }
     released.push({ name, version, changed: record.status !== 'released', tag: releaseTag(name, version), bundle: record.bundle.reference });
     record.status = 'released';
+    // A StepAction runs its Task version's step image: it is released with that version.
+    for (const entry of Object.values(index.stepActions)) {
+      for (const stepAction of Object.values(entry.versions)) if (stepAction.task === `${name}@${version}`) stepAction.status = 'released';
+    }
   }
   for (const name of new Set(released.map((r) => r.name))) {
-    await writeFileAtomic(join(catalogDir, 'task', name, 'CHANGELOG.md'), renderChangelog(name, index));
+    if (index.tasks[name]) await writeFileAtomic(join(catalogDir, 'task', name, 'CHANGELOG.md'), renderChangelog(name, index));
+    else await writeFileAtomic(join(catalogDir, 'pipeline', name, 'CHANGELOG.md'), pipelineChangelog(name, index.pipelines[name]!));
   }
   await writeFileAtomic(join(catalogDir, 'README.md'), renderCatalogReadme(index));
   await writeFileAtomic(indexPath, renderCatalogIndex(index));
   return released;
+}
+
+/**
+ * A reference Pipeline version pins Task bundles by digest: it may be
+ * released only once every Task version it runs is released (release them
+ * first, or in the same command before it).
+ */
+function releasePipeline(index: CatalogIndex, name: string, version: string): ReleasedVersion {
+  if (!isVersion(version)) throw new CatalogError('USAGE_UNKNOWN_VERSION', `${quoteUntrusted(version)} is not a MAJOR.MINOR.PATCH version`);
+  const record = index.pipelines[name]!.versions[version];
+  if (!record) throw new CatalogError('USAGE_UNKNOWN_VERSION', `Pipeline ${name} has no version ${quoteUntrusted(version)}`, { hint: `it has: ${Object.keys(index.pipelines[name]!.versions).join(', ')}` });
+  assertPinsReleased(index, name, version);
+  const changed = record.status !== 'released';
+  record.status = 'released';
+  return { name, version, changed, tag: releaseTag(name, version), bundle: record.path };
 }

@@ -48,7 +48,7 @@ export function describeBound(bound: ResultBound | undefined): string {
       return `a count up to ${bound.max}`;
     case 'json':
     case 'text':
-      return bound.maxBytes === 'rest' ? `${bound.why}; takes what the other results leave of the budget` : bound.why;
+      return bound.maxBytes === 'rest' ? `${bound.why}; takes what the other results leave of the budget (shared with any other such result)` : bound.why;
   }
 }
 
@@ -61,31 +61,35 @@ export interface ResultsBudget {
   worstCase: number;
   /** Each result's bound in bytes, a 'rest' bound resolved. */
   results: { name: string; maxBytes: number }[];
+  /**
+   * When several results say 'rest', they share what the others leave:
+   * each may take all of it, and together they may not take more. The
+   * step programs check the sum before writing (src/step/results.ts).
+   */
+  shared?: { maxBytes: number; names: string[] };
 }
 
 /**
  * Adds up the worst case of a Task's termination message from its results'
- * bounds, and resolves a 'rest' bound to what is left (possibly 0 or less,
- * which assertResultsFit refuses).
+ * bounds, and resolves 'rest' bounds to what is left (possibly 0 or less,
+ * which assertResultsFit refuses). Results with 'rest' share that pool: every
+ * one of them is framed in the message, and their values together fit it.
  */
 export function resultsBudget(definition: TaskDefinition): ResultsBudget {
   const pod = { steps: definition.steps.length, scripts: definition.steps.some((step) => step.script !== undefined) };
   const limit = terminationMessageLimit(pod);
   const onErrorContinue = definition.steps.some((step) => step.onError === 'continue');
-  const rest = definition.results.filter((result) => resultMaxBytes(result.bound) === undefined);
-  if (rest.length > 1) {
-    throw new CatalogError('BUILD_RESULTS_BUDGET', `Task ${definition.name}: ${rest.map((result) => result.name).join(' and ')} both take the rest of the results budget`, {
-      hint: "give every result but one a number of bytes; at most one may say maxBytes: 'rest'",
-    });
-  }
+  const rest = new Set(definition.results.filter((result) => resultMaxBytes(result.bound) === undefined).map((result) => result.name));
   const sized = definition.results.map((result) => ({ name: result.name, maxBytes: resultMaxBytes(result.bound) ?? 0 }));
   const withoutRest = worstCaseMessageBytes(sized, { onErrorContinue });
-  const results = sized.map((result) => (rest.some((r) => r.name === result.name) ? { ...result, maxBytes: limit - withoutRest } : result));
+  const pool = limit - withoutRest;
+  const results = sized.map((result) => (rest.has(result.name) ? { ...result, maxBytes: pool } : result));
   return {
     limit,
     containers: podContainerCount(pod),
-    worstCase: rest.length === 0 ? withoutRest : limit,
+    worstCase: rest.size === 0 ? withoutRest : limit,
     results,
+    ...(rest.size > 1 ? { shared: { maxBytes: pool, names: [...rest] } } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { CatalogError } from '../errors.ts';
-import { formatResultLimits, RESULT_LIMITS_ENV } from '../step/results.ts';
+import { formatResultLimits, formatSharedResultLimit, RESULT_LIMITS_ENV, RESULT_SHARED_ENV } from '../step/results.ts';
 import { formatTaskInputs, TASK_INPUTS_ENV } from '../step/task-inputs.ts';
-import type { TaskDefinition } from './definition.ts';
+import type { ParamDefinition, TaskDefinition } from './definition.ts';
 import { assertHardened, hardenedSecurityContext, TMP_MOUNT, TMP_VOLUME } from './hardening.ts';
 import { stepEntrypoint } from './image/entrypoint.ts';
 import { assertResultsFit } from './results-budget.ts';
@@ -45,17 +45,20 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
         { hint: 'Tekton pastes substitutions into the script as code; pass the value through env or args instead' },
       );
     }
-    for (const reserved of [RESULT_LIMITS_ENV, TASK_INPUTS_ENV]) {
+    for (const reserved of [RESULT_LIMITS_ENV, RESULT_SHARED_ENV, TASK_INPUTS_ENV]) {
       if (step.env.some((variable) => variable.name === reserved)) {
         throw new CatalogError('BUILD_RESERVED_ENV', `Task ${definition.name}, step ${step.name}: ${reserved} is set by the generator`, {
-          hint: reserved === RESULT_LIMITS_ENV ? 'declare each result with its bound instead' : 'it is derived from the step\'s env and args',
+          hint: reserved === TASK_INPUTS_ENV ? 'it is derived from the step\'s env and args' : 'declare each result with its bound instead',
         });
       }
     }
   }
   const budget = assertResultsFit(definition);
   // Every step's termination message carries all results written so far, so every step checks against every bound.
-  const limitsEnv = budget.results.length > 0 ? [{ name: RESULT_LIMITS_ENV, value: formatResultLimits(budget.results) }] : [];
+  const limitsEnv = [
+    ...(budget.results.length > 0 ? [{ name: RESULT_LIMITS_ENV, value: formatResultLimits(budget.results) }] : []),
+    ...(budget.shared ? [{ name: RESULT_SHARED_ENV, value: formatSharedResultLimit(budget.shared) }] : []),
+  ];
   const steps = definition.steps.map((step) => {
     const resolved = resolveImage(step.program);
     const image = typeof resolved === 'string' ? { reference: resolved, command: stepEntrypoint(step.program) } : resolved;
@@ -85,26 +88,13 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
       name: definition.name,
       labels: { 'app.kubernetes.io/version': definition.version },
       annotations: {
-        'tekton.dev/pipelines.minVersion': definition.minPipelinesVersion,
-        'tekton.dev/categories': definition.categories.join(', '),
-        'tekton.dev/tags': definition.tags.join(', '),
-        'tekton.dev/displayName': definition.displayName,
-        'tekton.dev/platforms': TEKTON_PLATFORMS,
+        ...listingAnnotations(definition, definition.minPipelinesVersion),
         ...(definition.deprecated ? { 'tekton.dev/deprecated': 'true', [REPLACEMENT_ANNOTATION]: definition.deprecated.replacement } : {}),
       },
     },
     spec: {
       description: `${definition.summary}\n\n${definition.description.trim()}\n`,
-      ...(definition.params.length > 0
-        ? {
-            params: definition.params.map((param) => ({
-              name: param.name,
-              type: param.type,
-              description: param.description,
-              ...(param.default !== undefined ? { default: param.default } : {}),
-            })),
-          }
-        : {}),
+      ...(definition.params.length > 0 ? { params: paramSpecs(definition.params) } : {}),
       ...(definition.workspaces.length > 0
         ? {
             workspaces: definition.workspaces.map((workspace) => ({
@@ -121,6 +111,7 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
             results: definition.results.map((result) => ({
               name: result.name,
               type: result.type,
+              ...(result.properties ? { properties: Object.fromEntries(result.properties.map((key) => [key, { type: 'string' }])) } : {}),
               description: result.description,
             })),
           }
@@ -132,3 +123,24 @@ export function emitTask(definition: TaskDefinition, resolveImage: ImageResolver
 }
 
 export type EmittedTask = ReturnType<typeof emitTask>;
+
+/** Params as a Task or Pipeline declares them: name, type, description, default. */
+export function paramSpecs(params: readonly ParamDefinition[]) {
+  return params.map((param) => ({
+    name: param.name,
+    type: param.type,
+    description: param.description,
+    ...(param.default !== undefined ? { default: param.default } : {}),
+  }));
+}
+
+/** The tektoncd/catalog annotations every catalog resource carries (Tasks, StepActions, Pipelines), in that catalog's order. */
+export function listingAnnotations(listing: { categories: readonly string[]; tags: readonly string[]; displayName: string }, minPipelinesVersion: string): Record<string, string> {
+  return {
+    'tekton.dev/pipelines.minVersion': minPipelinesVersion,
+    'tekton.dev/categories': listing.categories.join(', '),
+    'tekton.dev/tags': listing.tags.join(', '),
+    'tekton.dev/displayName': listing.displayName,
+    'tekton.dev/platforms': TEKTON_PLATFORMS,
+  };
+}

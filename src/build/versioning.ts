@@ -1,5 +1,5 @@
 import { CatalogError } from '../errors.ts';
-import type { CatalogIndex, TaskEntry, TaskInterface, VersionRecord } from './catalog-index.ts';
+import type { CatalogIndex, TaskInterface, VersionRecord } from './catalog-index.ts';
 import type { TaskDefinition } from './definition.ts';
 import { bumpKind, compareVersions, highestVersion, nextVersion, type BumpKind } from './semver.ts';
 
@@ -93,8 +93,25 @@ export function requiredBump(impact: InterfaceImpact): BumpKind {
   return impact === 'breaking' ? 'major' : impact === 'compatible' ? 'minor' : 'patch';
 }
 
+/** What the versioning messages name: "Task validate-params" defined in tasks/validate-params/task.ts. */
+export interface VersionedSource {
+  kind: 'Task' | 'Pipeline';
+  name: string;
+  /** The file that declares the version. */
+  file: string;
+}
+
+/** The recorded versions of one Task or Pipeline, as far as versioning reads them. */
+export interface VersionedEntry {
+  versions: Record<string, { status: 'draft' | 'released'; contentDigest: string; interface: TaskInterface }>;
+}
+
+function taskSource(taskName: string): VersionedSource {
+  return { kind: 'Task', name: taskName, file: `tasks/${taskName}/task.ts` };
+}
+
 /** The version a change should get: the smallest allowed bump above the highest version recorded. */
-export function suggestedVersion(entry: TaskEntry, after: TaskInterface): string {
+export function suggestedVersion(entry: VersionedEntry, after: TaskInterface): string {
   const highest = highestVersion(Object.keys(entry.versions))!;
   return nextVersion(highest, requiredBump(interfaceImpact(diffInterfaces(entry.versions[highest]!.interface, after))));
 }
@@ -105,7 +122,10 @@ export function suggestedVersion(entry: TaskEntry, after: TaskInterface): string
  * are withdrawn by the build; a released one above it is an error.
  */
 export function versionsAbove(index: CatalogIndex | undefined, taskName: string, version: string): { released: string[]; drafts: string[] } {
-  const entry = index?.tasks[taskName];
+  return versionsAboveIn(index?.tasks[taskName], version);
+}
+
+export function versionsAboveIn(entry: VersionedEntry | undefined, version: string): { released: string[]; drafts: string[] } {
   const above = Object.keys(entry?.versions ?? {}).filter((v) => compareVersions(v, version) > 0).sort(compareVersions);
   return {
     released: above.filter((v) => entry!.versions[v]!.status === 'released'),
@@ -115,14 +135,16 @@ export function versionsAbove(index: CatalogIndex | undefined, taskName: string,
 
 /** The source may not declare a version below a released one: it only ever builds the newest version. */
 export function assertNotBehindRelease(index: CatalogIndex | undefined, taskName: string, version: string, after: TaskInterface): void {
-  const entry = index?.tasks[taskName];
-  const above = versionsAbove(index, taskName, version);
+  assertNotBehindReleaseIn(index?.tasks[taskName], taskSource(taskName), version, after);
+}
+
+export function assertNotBehindReleaseIn(entry: VersionedEntry | undefined, source: VersionedSource, version: string, after: TaskInterface): void {
+  const above = versionsAboveIn(entry, version);
   if (entry === undefined || above.released.length === 0) return;
-  const file = `tasks/${taskName}/task.ts`;
   throw new CatalogError(
     'VERSION_BEHIND',
-    `${file} declares ${version}, but ${taskName} ${above.released.at(-1)} is already released; the source only builds the newest version`,
-    { hint: `set the version in ${file} to ${suggestedVersion(entry, after)} (or higher)` },
+    `${source.file} declares ${version}, but ${source.name} ${above.released.at(-1)} is already released; the source only builds the newest version`,
+    { hint: `set the version in ${source.file} to ${suggestedVersion(entry, after)} (or higher)` },
   );
 }
 
@@ -135,22 +157,25 @@ export function assertNotBehindRelease(index: CatalogIndex | undefined, taskName
  *   that breaks it (see diffInterfaces) needs a new major version.
  */
 export function checkVersion(index: CatalogIndex | undefined, taskName: string, version: string, record: Pick<VersionRecord, 'contentDigest' | 'interface'>): void {
-  const entry = index?.tasks[taskName];
+  checkVersionIn(index?.tasks[taskName], taskSource(taskName), version, record);
+}
+
+export function checkVersionIn(entry: VersionedEntry | undefined, source: VersionedSource, version: string, record: { contentDigest: string; interface: TaskInterface }): void {
   if (!entry) return;
-  const file = `tasks/${taskName}/task.ts`;
+  const { kind, name, file } = source;
   const existing = entry.versions[version];
   if (existing?.status === 'released') {
     if (existing.contentDigest !== record.contentDigest) {
       const changes = diffInterfaces(existing.interface, record.interface);
       throw new CatalogError(
         'VERSION_IMMUTABLE',
-        `Task ${taskName} ${version} is released (content ${existing.contentDigest}) and the build produced different content (${record.contentDigest}); interface changes:\n${formatInterfaceDiff(changes)}`,
+        `${kind} ${name} ${version} is released (content ${existing.contentDigest}) and the build produced different content (${record.contentDigest}); interface changes:\n${formatInterfaceDiff(changes)}`,
         { hint: `bump the version in ${file} to ${suggestedVersion(entry, record.interface)}; released versions never change` },
       );
     }
     return;
   }
-  assertNotBehindRelease(index, taskName, version, record.interface);
+  assertNotBehindReleaseIn(entry, source, version, record.interface);
   const previous = Object.keys(entry.versions)
     .filter((v) => compareVersions(v, version) < 0)
     .sort(compareVersions)
@@ -162,14 +187,14 @@ export function checkVersion(index: CatalogIndex | undefined, taskName: string, 
   if (needed === 'major' && bump !== 'major') {
     throw new CatalogError(
       'VERSION_BREAKING_CHANGE',
-      `Task ${taskName} ${version} breaks the interface of ${previous} without a major version bump:\n${formatInterfaceDiff(changes)}`,
+      `${kind} ${name} ${version} breaks the interface of ${previous} without a major version bump:\n${formatInterfaceDiff(changes)}`,
       { hint: `keep the interface compatible, or release it as ${nextVersion(previous, 'major')}` },
     );
   }
   if (needed === 'minor' && bump === 'patch') {
     throw new CatalogError(
       'VERSION_PATCH_CHANGES_INTERFACE',
-      `Task ${taskName} ${version} is a patch release of ${previous} but changes its interface:\n${formatInterfaceDiff(changes)}`,
+      `${kind} ${name} ${version} is a patch release of ${previous} but changes its interface:\n${formatInterfaceDiff(changes)}`,
       { hint: `a patch keeps the interface as it is; release this as ${nextVersion(previous, 'minor')}` },
     );
   }

@@ -25,6 +25,7 @@ Commands:
   sign        sign and attest every published artefact catalog/index.json records (after publish)
   verify-catalog  verify a catalog or Task bundle and every step image it runs, before applying it
   policy      generate admission policies (policy-controller, Kyverno) for the signed catalog
+  kit         generate a Pipeline's hardening kit: RBAC, egress policy, Chains and observability config
 
 Run \`tekton-catalog <command> --help\` for a command's options.
 `;
@@ -55,6 +56,8 @@ export async function runCli(argv: string[], io: CommandIo = process): Promise<n
       return (await import('./verify-catalog-command.ts')).runVerifyCatalogCommand(rest, io);
     case 'policy':
       return (await import('./policy-command.ts')).runPolicyCommand(rest, process.cwd(), io);
+    case 'kit':
+      return (await import('./kit-command.ts')).runKitCommand(rest, io);
     default:
       throw usage(`unknown command ${JSON.stringify(command.slice(0, 40))}`, 'run `tekton-catalog --help` for the commands');
   }

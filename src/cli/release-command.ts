@@ -14,6 +14,10 @@ asks for a bump. Then commit catalog/ and tag the commit with the release
 tag it prints (every artefact of the version names it as its revision), and
 publish again so the registry's catalog index says released.
 
+A Task version's StepActions are released with it. A reference Pipeline's
+name (e.g. secure-build) releases that Pipeline version, with its kit; every
+Task version it pins must be released first (or earlier in the same command).
+
 Options:
   --catalog <dir>   the catalog folder (default catalog)
   -h, --help        show this help

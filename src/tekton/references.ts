@@ -39,6 +39,8 @@ interface Scope {
   statusAllowed?: boolean;
   /** The pipeline task being checked, which may not reference itself. */
   selfTask?: string;
+  /** The params a step passes to its StepAction: an array param may be a whole value there. */
+  stepActionParams?: boolean;
 }
 
 interface StepInfo {
@@ -192,8 +194,9 @@ function checkSubstitution(
       if (reference.selector === 'all' && kind === 'string') {
         push(DiagnosticCodes.paramArrayMisuse, `[*] needs an array or object param, but ${quoteUntrusted(reference.name)} is a string`);
       } else if (expands) {
-        const wholeElement = text === substitution.raw && (arrayKey !== undefined || scope.pipelineTasks !== undefined);
-        const inList = arrayKey === 'args' || arrayKey === 'command' || scope.pipelineTasks !== undefined;
+        const passedOn = scope.pipelineTasks !== undefined || scope.stepActionParams === true;
+        const wholeElement = text === substitution.raw && (arrayKey !== undefined || passedOn);
+        const inList = arrayKey === 'args' || arrayKey === 'command' || passedOn;
         if (!wholeElement || !inList) {
           push(
             DiagnosticCodes.paramArrayMisuse,
@@ -340,7 +343,10 @@ function checkTaskSpec(out: Diagnostic[], spec: TektonTaskSpec, path: string, ou
       }
     });
     const stepScope: Scope = { ...scope, ownStepResults: new Set((step.results ?? []).map((r) => r.name)) };
-    walkStrings(step, at, (text, p, key) => checkText(out, stepScope, text, p, key));
+    // Params handed to a StepAction are applied like a TaskRun's (applyStepActionParameters): an array may be a whole value.
+    const { params: stepParams, ...rest } = step as typeof step & { params?: unknown };
+    walkStrings(rest, at, (text, p, key) => checkText(out, stepScope, text, p, key));
+    walkStrings(stepParams, childPath(at, 'params'), (text, p, key) => checkText(out, { ...stepScope, stepActionParams: step.ref !== undefined }, text, p, key));
   });
   (spec.sidecars ?? []).forEach((sidecar, i) => {
     const at = childPath(childPath(path, 'sidecars'), i);

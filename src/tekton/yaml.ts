@@ -6,17 +6,19 @@ import { stringify } from 'yaml';
  * order), lines are never folded, and strings that look like other types
  * are quoted, so the same document always gives the same bytes.
  */
+export const YAML_OPTIONS = {
+  lineWidth: 0,
+  minContentWidth: 0,
+  indent: 2,
+  indentSeq: true,
+  defaultStringType: 'PLAIN',
+  defaultKeyType: 'PLAIN',
+  singleQuote: false,
+  aliasDuplicateObjects: false,
+} as const;
+
 export function toYaml(document: unknown): string {
-  return stringify(document, {
-    lineWidth: 0,
-    minContentWidth: 0,
-    indent: 2,
-    indentSeq: true,
-    defaultStringType: 'PLAIN',
-    defaultKeyType: 'PLAIN',
-    singleQuote: false,
-    aliasDuplicateObjects: false,
-  });
+  return stringify(document, YAML_OPTIONS);
 }
 
 /** Several documents in one stream, separated by `---`. */

@@ -8,7 +8,8 @@ import type { ImageVerification, ImageVerifier } from '../../src/sigstore/image-
 import type { BundleVerifier } from '../../src/sigstore/verify/bundle-verifier.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { envBoolean, readEnv } from '../../src/step/env.ts';
-import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
+import { artifactInputResultName, artifactInputValue, MAX_ARTIFACT_INPUTS } from '../../src/chains/type-hints.ts';
+import { resultLimit, resultValueBytes, sharedResultLimit, writeResult } from '../../src/step/results.ts';
 import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { writeStdoutSync } from '../../src/step/output.ts';
@@ -54,8 +55,10 @@ options:
 
 results: verified-images (JSON list of registry/repository@sha256:…), verified-image (the one reference when a
 single image was given, else empty), signer-identity and signer-issuer (JSON lists of the distinct values),
-attestation-predicate-digests (JSON list, when required). How many images one run may verify follows from the
-Task's results budget (TEKTON_CATALOG_RESULT_LIMITS); a list that cannot fit is refused before any registry is asked.
+attestation-predicate-digests (JSON list, when required), and image1_ARTIFACT_INPUTS … image${MAX_ARTIFACT_INPUTS}_ARTIFACT_INPUTS
+({"uri","digest"} of each verified image, the inputs Tekton Chains records). At most ${MAX_ARTIFACT_INPUTS} images per run, and
+fewer when the Task's results budget (TEKTON_CATALOG_RESULT_LIMITS, TEKTON_CATALOG_RESULT_SHARED) cannot hold their
+references; a run that cannot fit is refused before any registry is asked.
 exit codes: 0 every image verified, 1 an image was rejected (one line per image with its reason code),
 2 bad arguments or configuration, 3 internal failure.
 `;
@@ -130,15 +133,26 @@ function expectedReference(input: string): string {
  * a TaskRun that fails after verifying everything.
  */
 function checkResultsFit(images: readonly string[], attestationRequired: boolean): void {
-  const references = images.map(expectedReference);
-  const listLimit = resultLimit('verified-images');
-  const listBytes = resultValueBytes(JSON.stringify(references));
-  if (listBytes > listLimit) {
-    let fits = 0;
-    while (fits < references.length && resultValueBytes(JSON.stringify(references.slice(0, fits + 1))) <= listLimit) fits++;
+  if (images.length > MAX_ARTIFACT_INPUTS) {
     throw new CatalogError(
       'USAGE_TOO_MANY_IMAGES',
-      `the ${images.length} images in the images param would take ${listBytes} bytes in the verified-images result, and this Task's results budget allows it ${listLimit} (Tekton carries all results in one 4096-byte termination message)`,
+      `the images param holds ${images.length} images, and one verify-image TaskRun verifies at most ${MAX_ARTIFACT_INPUTS}: Tekton Chains records each verified image through one of its ${MAX_ARTIFACT_INPUTS} image<N>_ARTIFACT_INPUTS results`,
+      { hint: `split the images param over several verify-image tasks of at most ${MAX_ARTIFACT_INPUTS} images each` },
+    );
+  }
+  const references = images.map(expectedReference);
+  // verified-images and the Chains inputs share what the other results leave (one pool), so they are counted together.
+  const shared = sharedResultLimit();
+  const listLimit = shared?.maxBytes ?? resultLimit('verified-images');
+  const used = (refs: readonly string[]) =>
+    resultValueBytes(JSON.stringify(refs)) + (shared ? refs.reduce((sum, ref) => sum + resultValueBytes(artifactInputValue(ref)), 0) : 0);
+  const listBytes = used(references);
+  if (listBytes > listLimit) {
+    let fits = 0;
+    while (fits < references.length && used(references.slice(0, fits + 1)) <= listLimit) fits++;
+    throw new CatalogError(
+      'USAGE_TOO_MANY_IMAGES',
+      `the ${images.length} images in the images param would take ${listBytes} bytes in the verified-images result${shared ? ' and the Chains input results' : ''}, and this Task's results budget allows ${listLimit} (Tekton carries all results in one 4096-byte termination message)`,
       { hint: `verify at most ${fits} of these images per TaskRun: split the images param over several verify-image tasks` },
     );
   }
@@ -328,6 +342,7 @@ async function main(): Promise<number> {
   await writeResult('signer-identity', distinct(signers.map((s) => (s.kind === 'keyless' ? s.identity : `sha256:${s.fingerprint}`))));
   await writeResult('signer-issuer', distinct(signers.map((s) => (s.kind === 'keyless' ? s.issuer : 'public-key'))));
   await writeResult('attestation-predicate-digests', JSON.stringify(verified.flatMap((result) => (result.attestation ? [result.attestation.predicateDigest] : []))));
+  for (const [i, result] of verified.entries()) await writeResult(artifactInputResultName(i + 1), artifactInputValue(result.verifiedReference));
   return ExitCode.ok;
 }
 

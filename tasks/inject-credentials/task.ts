@@ -116,6 +116,15 @@ Every injection leaves \`.inject-credentials/manifest.json\` (paths and sha256 f
       description: 'Where the scoped credentials go. Bind it only to this Task and to the trusted tasks that use the credentials; never to user-controlled tasks.',
     },
   ],
+  kubernetesAccess: [
+    {
+      resource: 'secrets',
+      verbs: ['get'],
+      nameParam: 'secret-name',
+      when: { param: 'secret-source', equals: 'kubernetes-api' },
+      why: 'secret-source kubernetes-api reads the one Secret to inject with a GET of its name, never a list',
+    },
+  ],
   results: [
     {
       name: 'fingerprints',

@@ -1,3 +1,4 @@
+import { artifactInputResultName, MAX_ARTIFACT_INPUTS } from '../../src/chains/type-hints.ts';
 import { defineTask } from '../../src/build/definition.ts';
 import { catalogTaskRef } from '../../src/build/sample-refs.ts';
 import { PINNED_REFERENCE_MAX_BYTES } from '../../src/build/results-budget.ts';
@@ -11,7 +12,8 @@ const SAMPLE_IMAGE = 'ghcr.io/my-org/app@sha256:2c26b46b68ffc68ff99b453c1d304134
 const optionalText = (maxLength: number) => ({ type: 'text', maxLength, optional: true }) as const;
 
 /** A JSON list of N digests, as escaped in the termination message: [ + N × \"sha256:…\" + N-1 commas + ]. */
-const MAX_ATTESTED_IMAGES = 8;
+// As many as the Chains input results: a run verifies at most that many images.
+const MAX_ATTESTED_IMAGES = MAX_ARTIFACT_INPUTS;
 const ATTESTATION_DIGESTS_MAX_BYTES = 2 + MAX_ATTESTED_IMAGES * (2 + 71 + 2) + (MAX_ATTESTED_IMAGES - 1);
 
 export default defineTask({
@@ -126,6 +128,14 @@ Signatures are found in both of cosign's storage formats: the legacy sha256-<hex
       description: 'JSON list, per image, of sha256 over the RFC 8785 canonical JSON of the required attestation predicate (empty when none is required).',
       bound: { kind: 'json', maxBytes: ATTESTATION_DIGESTS_MAX_BYTES, why: `one sha256 per image, for up to ${MAX_ATTESTED_IMAGES} images` },
     },
+    // Tekton Chains type hints (src/chains/type-hints.ts): one object per verified image, recorded as an input of the build.
+    ...Array.from({ length: MAX_ARTIFACT_INPUTS }, (_, i) => ({
+      name: artifactInputResultName(i + 1),
+      type: 'object' as const,
+      properties: ['uri', 'digest'],
+      description: `Tekton Chains input: verified image ${i + 1} (in the order of the images param) as {"uri": "oci://registry/repository", "digest": "sha256:<hex>"}; not written when fewer images were given.`,
+      bound: { kind: 'json' as const, maxBytes: 'rest' as const, why: 'one image as uri and digest; shares what the other results leave with verified-images' },
+    })),
   ],
   steps: [
     {
@@ -181,10 +191,14 @@ The registry's answers are bounded while they are read: 4 MiB per manifest, at m
 ## Results and Chains
 \`verified-images\` holds \`registry/repository@sha256:…\` for each input, in order: pass these digests to the tasks that run or deploy the images, never the tags. When the run verified exactly one image, \`verified-image\` holds the same reference as plain text (\`$(tasks.verify.results.verified-image)\`); with several images it is empty, so a Pipeline can never take one image for another. The Task deliberately does not emit \`IMAGES\` or results ending in \`IMAGE_URL\`/\`IMAGE_DIGEST\` (or \`ARTIFACT_URI\`/\`ARTIFACT_DIGEST\`/\`ARTIFACT_OUTPUTS\`): Tekton Chains reads those as artifacts the TaskRun *built* and would sign them as its outputs.
 
+It does emit each verified image as an **input** of the build: \`image1_ARTIFACT_INPUTS\` … \`image${MAX_ARTIFACT_INPUTS}_ARTIFACT_INPUTS\`, object results \`{"uri": "oci://registry/repository", "digest": "sha256:<hex>"}\`, in input order, written only for the images given. Chains records every object result ending in \`ARTIFACT_INPUTS\` with a \`uri\` and a \`<algorithm>:<hex>\` \`digest\` as a material (SLSA v0.2) or resolved dependency (SLSA v1.0), one artifact per result: it reads object results only, so a list could not carry several (tektoncd/chains \`pkg/artifacts/signable.go\`, \`ExtractStructuredTargetFromResults\`). In a Pipeline, enable \`artifacts.pipelinerun.enable-deep-inspection\` in \`chains-config\` so the PipelineRun's provenance collects them from this TaskRun.
+
+**What fails now that passed before:** a run verifies at most ${MAX_ARTIFACT_INPUTS} images (one Chains input result each), and \`verified-images\` shares its part of the results budget with those results, so a run of more images, or of a few images with very long names, is refused with \`USAGE_TOO_MANY_IMAGES\` (exit 2) before any registry is asked; earlier builds of 0.1 verified up to about ten short references at once. Split the images over several verify-image tasks.
+
 ## Failure, exit codes and telemetry
 0 every image verified; 1 an image was rejected, with one line per image: \`REJECTED <image>: [CODE] reason\` where CODE is one of NO_SIGNATURES, SIGNATURE_INVALID, IDENTITY_MISMATCH (expected versus found), DIGEST_MISMATCH, REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND, TLOG_REQUIRED, TLOG_INVALID, UNTRUSTED_ROOT, CERTIFICATE_EXPIRED, SCT_INVALID, TIMESTAMP_INVALID, BUNDLE_INVALID, KEY_REQUIRED, DIGEST_REQUIRED, ATTESTATION_MISSING, REFERENCE_INVALID or VERIFICATION_FAILED; 2 bad params or configuration; 3 internal failure. Each image adds to \`tekton_image_verifications_total{task,outcome,reason}\` in the step log, and each image whose registry pull failed (REGISTRY_UNREACHABLE, REGISTRY_RESPONSE_INVALID, REGISTRY_LIMIT_EXCEEDED, REGISTRY_REALM_REFUSED, REGISTRY_ACCESS_DENIED, IMAGE_NOT_FOUND) to \`tekton_taskrun_image_pull_errors_total{task,image}\`.
 
-Results travel in Tekton's termination message, a few kilobytes for all of them (see Results for each one's limit): \`verified-images\` gets what the other results leave, and the step refuses, with exit 2 and before contacting any registry, a list of images whose verified references would not fit (or, when an attestation is required, more images than \`attestation-predicate-digests\` holds). Verify more images in several TaskRuns, and read the \`report\` workspace for everything about each image. With a single image, \`verified-image\` holds its reference as plain text.
+Results travel in Tekton's termination message, a few kilobytes for all of them (see Results for each one's limit): \`verified-images\` and the \`image<N>_ARTIFACT_INPUTS\` results share what the other results leave, and the step refuses, with exit 2 and before contacting any registry, a list of images whose verified references would not fit (or, when an attestation is required, more images than \`attestation-predicate-digests\` holds). Verify more images in several TaskRuns, and read the \`report\` workspace for everything about each image. With a single image, \`verified-image\` holds its reference as plain text.
 
 ${telemetryNotes('`tekton_taskrun_image_pull_errors_total{task,image}`', 'one `dev.hardened-tekton.image.verification.rejected.v1` event per rejected image (its code, message and whether the pull failed)')}`,
   samples: [

@@ -12,10 +12,11 @@ import { assertResultsFit, DIGEST_BYTES, resultMaxBytes, resultsBudget } from '.
 import { emitTask } from '../../src/build/task-emitter.ts';
 import { injectionResults } from '../../src/credentials/injector.ts';
 import { MAX_OPAQUE_FILES, MAX_OPAQUE_PATH_CHARS } from '../../src/credentials/writers/opaque.ts';
-import { RESULT_LIMITS_ENV, resultValueBytes } from '../../src/step/results.ts';
+import { RESULT_LIMITS_ENV, RESULT_SHARED_ENV, resultValueBytes } from '../../src/step/results.ts';
 import { terminationMessageLimit, worstCaseMessageBytes } from '../../src/tekton/termination-message.ts';
 import { builtCatalog } from '../harness/catalog-build.ts';
 import { repoRoot } from '../harness/shared.ts';
+import { ARTIFACT_OBJECT_KEYS, artifactInputResultName, artifactInputValue, chainsTypeHint, isOutputHint, MAX_ARTIFACT_INPUTS } from '../../src/chains/type-hints.ts';
 
 const pinned = (program: string) => `registry.example.com/catalog/steps/${program}@sha256:${'c'.repeat(64)}`;
 
@@ -80,7 +81,7 @@ t.test('the budget boundary: exactly full passes, one byte more fails (generated
   t.equal(cases, 16);
 });
 
-t.test("a 'rest' bound takes exactly what is left, and only one result may have it", async (t) => {
+t.test("a 'rest' bound takes exactly what is left; several share it as one pool", async (t) => {
   const definition = defineTask({
     ...base,
     results: [
@@ -91,11 +92,28 @@ t.test("a 'rest' bound takes exactly what is left, and only one result may have 
   const budget = resultsBudget(definition);
   t.equal(worstCaseMessageBytes(budget.results), budget.limit, 'the resolved bounds fill the budget exactly');
   t.ok(budget.results[0]!.maxBytes > 2500, `list gets ${budget.results[0]!.maxBytes} bytes`);
-  const two = defineTask({
-    ...base,
-    results: ['a', 'b'].map((name) => ({ name, description: 'X.', bound: { kind: 'json' as const, maxBytes: 'rest' as const, why: 'rest' } })),
-  });
-  t.throws(() => resultsBudget(two), { code: 'BUILD_RESULTS_BUDGET', message: /both take the rest/ });
+  t.equal(budget.shared, undefined, 'one rest result needs no pool');
+  // Generated: 2 to 6 results sharing the rest, with a fixed result beside them.
+  for (let count = 2; count <= 6; count++) {
+    const names = Array.from({ length: count }, (_, i) => `part${i}`);
+    const shared = resultsBudget(
+      defineTask({
+        ...base,
+        results: [
+          ...names.map((name) => ({ name, description: 'X.', bound: { kind: 'json' as const, maxBytes: 'rest' as const, why: 'rest' } })),
+          { name: 'digest', description: 'D.', bound: { kind: 'digest' } },
+        ],
+      }),
+    );
+    t.same(shared.shared?.names, names, `${count} results share one pool`);
+    const pool = shared.shared!.maxBytes;
+    t.ok(shared.results.filter((r) => names.includes(r.name)).every((r) => r.maxBytes === pool), 'each may take all of it');
+    // The pool split any way between them (here: all to one, the others empty) fills the message exactly.
+    const split = shared.results.map((r) => (r.name === 'part0' ? r : names.includes(r.name) ? { ...r, maxBytes: 0 } : r));
+    t.equal(worstCaseMessageBytes(split), shared.limit, `${count}: the pool taken by one result fills the budget exactly`);
+    const even = shared.results.map((r) => (names.includes(r.name) ? { ...r, maxBytes: Math.floor(pool / count) } : r));
+    t.ok(worstCaseMessageBytes(even) <= shared.limit, `${count}: the pool split evenly fits`);
+  }
   const starved = defineTask({
     ...base,
     results: [
@@ -104,6 +122,22 @@ t.test("a 'rest' bound takes exactly what is left, and only one result may have 
     ],
   });
   t.throws(() => assertResultsFit(starved), { code: 'BUILD_RESULTS_BUDGET', message: /leave no room for list/ });
+});
+
+t.test('a Task with a shared pool hands it to its steps', async (t) => {
+  const definition = defineTask({
+    ...base,
+    results: ['a', 'b'].map((name) => ({ name, description: 'X.', bound: { kind: 'json' as const, maxBytes: 'rest' as const, why: 'rest' } })),
+  });
+  const step = emitTask(definition, pinned).spec.steps[0]!;
+  const budget = resultsBudget(definition);
+  t.same(
+    step.env?.find((variable) => variable.name === RESULT_SHARED_ENV)?.value,
+    `${budget.shared!.maxBytes}:a,b`,
+    'TEKTON_CATALOG_RESULT_SHARED names the pool and its results',
+  );
+  const own = defineTask({ ...base, steps: [{ name: 'run', program: 'validate-params', env: [{ name: RESULT_SHARED_ENV, value: '1:a,b' }] }] });
+  t.throws(() => emitTask(own, pinned), { code: 'BUILD_RESERVED_ENV' }, 'a definition cannot set it itself');
 });
 
 t.test('every catalog Task declares a bound for every result, fits its budget, and hands the bounds to its steps', async (t) => {
@@ -135,18 +169,46 @@ t.test('a bound derived from a program cap holds at that cap: inject-credentials
 // IMAGE_DIGEST (ExtractOCIImagesFromResults, strings.HasSuffix, case
 // sensitive), a result named exactly IMAGES, names ending in ARTIFACT_URI or
 // ARTIFACT_DIGEST (ExtractSignableTargetFromResults) and object results
-// ending in ARTIFACT_INPUTS or ARTIFACT_OUTPUTS.
-function chainsTypeHint(name: string): string | undefined {
-  if (name === 'IMAGES') return 'IMAGES';
-  return ['IMAGE_URL', 'IMAGE_DIGEST', 'ARTIFACT_URI', 'ARTIFACT_DIGEST', 'ARTIFACT_INPUTS', 'ARTIFACT_OUTPUTS'].find((suffix) => name.endsWith(suffix));
-}
-
-t.test('no catalog result is a Tekton Chains type hint, so Chains never takes a verified image for a built one', async (t) => {
-  t.equal(chainsTypeHint('MY_IMAGE_URL'), 'IMAGE_URL', 'the rule matches what Chains matches');
+// ending in ARTIFACT_OUTPUTS. Object results ending in ARTIFACT_INPUTS are
+// inputs (materials): isStructuredResult wants an object (ObjectVal) with a
+// non-empty uri and a digest "<algorithm>:<hex>" (checkDigest).
+t.test('the Chains type-hint rule matches what Chains matches', async (t) => {
+  t.equal(chainsTypeHint('MY_IMAGE_URL'), 'IMAGE_URL');
   t.equal(chainsTypeHint('IMAGES'), 'IMAGES');
   t.equal(chainsTypeHint('images'), undefined, 'case sensitive, as strings.HasSuffix is');
+  t.equal(chainsTypeHint('first_ARTIFACT_INPUTS'), 'ARTIFACT_INPUTS');
+  t.equal(chainsTypeHint('x-ARTIFACT_OUTPUTS'), 'ARTIFACT_OUTPUTS');
+  t.ok(isOutputHint('IMAGE_DIGEST') && isOutputHint('ARTIFACT_OUTPUTS') && isOutputHint('IMAGES'));
+  t.notOk(isOutputHint('ARTIFACT_INPUTS') || isOutputHint(undefined));
+});
+
+t.test('no catalog result is a Chains output hint, so Chains never takes a verified image for a built one', async (t) => {
   const definitions = await loadTaskDefinitions(join(repoRoot, 'tasks'));
   const names = definitions.flatMap((definition) => definition.results.map((result) => `${definition.name}.${result.name}`));
   t.ok(names.includes('verify-image.verified-image'), 'verify-image has a plain single-image result');
-  for (const name of names) t.equal(chainsTypeHint(name.split('.')[1]!), undefined, `${name} is not a Chains type hint`);
+  for (const name of names) t.notOk(isOutputHint(chainsTypeHint(name.split('.')[1]!)), `${name} is not a Chains output hint`);
+  const inputs = names.filter((name) => chainsTypeHint(name.split('.')[1]!) === 'ARTIFACT_INPUTS');
+  t.same(inputs, Array.from({ length: MAX_ARTIFACT_INPUTS }, (_, i) => `verify-image.${artifactInputResultName(i + 1)}`), 'only verify-image emits inputs, one per image it can verify');
+});
+
+t.test('verify-image emits its inputs in the shape Chains reads: an object with uri and an <algorithm>:<hex> digest', async (t) => {
+  const built = await builtCatalog();
+  const record = built.index.tasks['verify-image']!.versions[built.index.tasks['verify-image']!.latest]!;
+  const task = parse(await readFile(join(built.catalogDir, record.path), 'utf8')) as { spec: { results: { name: string; type: string; properties?: Record<string, { type: string }> }[] } };
+  const hinted = task.spec.results.filter((result) => chainsTypeHint(result.name) === 'ARTIFACT_INPUTS');
+  t.equal(hinted.length, MAX_ARTIFACT_INPUTS);
+  for (const result of hinted) {
+    t.equal(result.type, 'object', `${result.name} is an object result (Chains reads ObjectVal only)`);
+    t.same(Object.keys(result.properties ?? {}).sort(), [...ARTIFACT_OBJECT_KEYS].sort(), `${result.name} declares exactly uri and digest`);
+    t.ok(Object.values(result.properties ?? {}).every((p) => p.type === 'string'), 'string properties');
+  }
+  // Generated references: every registry/repository shape the step can produce.
+  const hex = 'ab'.repeat(32);
+  for (const reference of ['ghcr.io/org/app', 'registry.example.com:5000/a/b/c', 'docker.io/library/alpine', `r.example/${'x'.repeat(200)}`]) {
+    const value = JSON.parse(artifactInputValue(`${reference}@sha256:${hex}`)) as Record<string, string>;
+    t.same(Object.keys(value).sort(), ['digest', 'uri']);
+    t.equal(value.uri, `oci://${reference}`);
+    t.match(value.digest, /^sha256:[0-9a-f]{64}$/, 'checkDigest: algorithm, colon, valid hex');
+  }
+  t.throws(() => artifactInputValue('ghcr.io/org/app:1.0'), /sha256/, 'a reference without a digest is never an input');
 });

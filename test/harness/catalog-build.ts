@@ -36,7 +36,8 @@ export async function builtCatalog(): Promise<BuiltCatalog> {
 /** A build older than any source it comes from would test yesterday's images. */
 async function isStale(reportPath: string): Promise<boolean> {
   const built = (await stat(reportPath)).mtimeMs;
-  for (const folder of ['src', 'steps', 'tasks']) {
+  for (const folder of ['src', 'steps', 'tasks', 'stepactions', 'pipelines']) {
+    if (!existsSync(join(repoRoot, folder))) continue;
     const entries = await readdir(join(repoRoot, folder), { recursive: true, withFileTypes: true });
     for (const entry of entries) {
       if (entry.isFile() && (await stat(join(entry.parentPath, entry.name))).mtimeMs > built) return true;

@@ -22,12 +22,18 @@ export interface CatalogStep {
   workingDir?: string;
   onError?: 'continue' | 'stopAndFail';
   volumeMounts?: { name: string; mountPath: string }[];
+  /** A step that runs a StepAction (resolved by tekton-stepactions.ts before anything runs). */
+  ref?: { name?: string; resolver?: string };
+  params?: { name: string; value: string | string[] }[];
+  /** Step results: a StepAction's, once resolved. */
+  results?: { name: string }[];
 }
 
 export interface CatalogTaskSpec {
   params?: ParamDeclaration[];
   workspaces?: WorkspaceDeclaration[];
-  results?: { name: string }[];
+  /** `value` takes a Task result from a step result: `$(steps.<step>.results.<name>)`. */
+  results?: { name: string; value?: string }[];
   volumes?: { name: string; emptyDir?: Record<string, unknown> }[];
   steps: CatalogStep[];
 }

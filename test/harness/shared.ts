@@ -37,3 +37,18 @@ export function requireRoot(t: Test, why: string): boolean {
   else t.skip(message, () => {});
   return false;
 }
+
+/**
+ * Skips (or under CI=true, fails) a test that runs a tool we did not write
+ * when it is not installed (scripts/provision.sh installs it). Returns its
+ * path when the test may go on.
+ */
+export function requireTool(t: Test, command: string, aptPackage: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/usr/local/bin'])) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command);
+  }
+  const message = `needs ${command} (apt-get install ${aptPackage})`;
+  if (process.env.CI === 'true') t.fail(`${message}; CI=true requires it`);
+  else t.skip(message, () => {});
+  return undefined;
+}

@@ -23,7 +23,8 @@ import {
 import type { CatalogStep, CatalogTaskSpec } from './catalog-task.ts';
 import { containerEnvironment, emptyDir, runContainer, type ContainerMount } from './container.ts';
 import { unpackImage, type ImageConfig } from './step-image.ts';
-import { resolveTaskSteps, RESULTS_DIR, WORKSPACE_DIR, workspaceMountPath, type RunContext, type WorkspaceBindingInfo } from './tekton-substitution.ts';
+import { resolveStepActionRefs, type StepActionDocument } from './tekton-stepactions.ts';
+import { resolveTaskSteps, RESULTS_DIR, stepContainerName, STEPS_DIR, WORKSPACE_DIR, workspaceMountPath, type RunContext, type WorkspaceBindingInfo } from './tekton-substitution.ts';
 
 /** A workspace binding as the pod sees it: a host folder mounted at the workspace's path. */
 export interface WorkspaceVolume extends WorkspaceBindingInfo {
@@ -102,6 +103,30 @@ export interface TaskRunSpec {
   images: ImageCache;
   network?: 'host' | 'none';
   timeoutMs?: number;
+  /** The StepActions in the run's namespace, for steps with `ref`. */
+  stepActions?: ReadonlyMap<string, StepActionDocument>;
+  /**
+   * The service account token the kubelet projects into every container
+   * (automountServiceAccountToken) and the API server address Kubernetes
+   * sets in every container's env; unset: no token (automount off).
+   */
+  serviceAccount?: { dir: string; env: Record<string, string> };
+}
+
+/** The service account token's path in every container (kubelet). */
+export const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** `$(steps.<step>.results.<name>)`: the entrypoint reads it from that step's results folder when this step starts. */
+const STEP_RESULT_REFERENCE = /\$\(steps\.(?:step-)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.results\.([A-Za-z0-9_.-]+)\)/g;
+
+async function readStepResultReferences(text: string, stepsDir: string): Promise<string> {
+  let out = text;
+  for (const match of text.matchAll(STEP_RESULT_REFERENCE)) {
+    const file = join(stepsDir, `step-${match[1]}`, 'results', match[3]!);
+    if (!existsSync(file)) throw new Error(`entrypoint: ${match[0]} is not available: step ${match[1]} wrote no result ${match[3]}`);
+    out = out.split(match[0]).join(await readFile(file, 'utf8'));
+  }
+  return out;
 }
 
 function numericUser(config: ImageConfig, step: CatalogStep & { securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean } }) {
@@ -125,7 +150,11 @@ export async function runTaskRun(run: TaskRunSpec): Promise<TaskRunOutcome> {
     taskName: run.context.taskName ?? run.taskName,
     retryCount: run.context.retryCount ?? 0,
   };
-  const resolved = resolveTaskSteps(run.spec, { params: run.params, workspaces: run.workspaces, context });
+  // Steps with `ref` become the StepActions they run, as the controller resolves them before the pod exists.
+  const spec: CatalogTaskSpec = run.spec.steps.some((step) => step.ref !== undefined)
+    ? { ...run.spec, steps: resolveStepActionRefs(run.spec, run.params, run.stepActions ?? new Map()) }
+    : run.spec;
+  const resolved = resolveTaskSteps(spec, { params: run.params, workspaces: run.workspaces, context });
   const pod = await mkdtemp(join(tmpdir(), 'taskrun-'));
   try {
     // Tekton's own emptyDirs (pkg/pod/pod.go implicitVolumes) and the Task's volumes.
@@ -133,22 +162,26 @@ export async function runTaskRun(run: TaskRunSpec): Promise<TaskRunOutcome> {
       { path: WORKSPACE_DIR, source: await emptyDir(join(pod, 'workspace')) },
       { path: '/tekton/home', source: await emptyDir(join(pod, 'home')) },
       { path: RESULTS_DIR, source: await emptyDir(join(pod, 'results')) },
+      { path: STEPS_DIR, source: await emptyDir(join(pod, 'steps')) },
+      ...(run.serviceAccount ? [{ path: SERVICE_ACCOUNT_PATH, source: run.serviceAccount.dir, readOnly: true }] : []),
     ];
+    for (const [i, step] of spec.steps.entries()) await emptyDir(join(pod, 'steps', stepContainerName(step.name, i), 'results'));
     const volumes = new Map<string, string>();
-    for (const volume of run.spec.volumes ?? []) {
+    for (const volume of spec.volumes ?? []) {
       if (!volume.emptyDir) throw new Error(`volume ${volume.name}: the harness emulates emptyDir volumes only`);
       volumes.set(volume.name, await emptyDir(join(pod, 'volumes', volume.name)));
     }
-    const workspaceMounts: ContainerMount[] = (run.spec.workspaces ?? []).flatMap((declaration) => {
+    const workspaceMounts: ContainerMount[] = (spec.workspaces ?? []).flatMap((declaration) => {
       const volume = run.workspaces[declaration.name];
       return volume ? [{ path: workspaceMountPath(declaration), source: volume.source, readOnly: Boolean(volume.readOnly || declaration.readOnly) }] : [];
     });
-    const declared = (run.spec.results ?? []).map((result) => result.name);
-    const limit = Math.min(MAX_CONTAINER_TERMINATION_MESSAGE_BYTES, terminationMessageLimit({ steps: run.spec.steps.length }));
+    // Task results a step writes to /tekton/results; those with a value come from a step result instead.
+    const declared = (spec.results ?? []).filter((result) => result.value === undefined).map((result) => result.name);
+    const limit = Math.min(MAX_CONTAINER_TERMINATION_MESSAGE_BYTES, terminationMessageLimit({ steps: spec.steps.length }));
 
     const steps: StepOutcome[] = [];
     let failed = false;
-    for (const [i, step] of run.spec.steps.entries()) {
+    for (const [i, step] of spec.steps.entries()) {
       if (failed) {
         steps.push({ name: step.name, code: undefined, stdout: '', stderr: '', terminationMessage: '' });
         continue;
@@ -158,6 +191,16 @@ export async function runTaskRun(run: TaskRunSpec): Promise<TaskRunOutcome> {
       }
       const image = await run.images.get(step.image);
       const rendered = resolved[i]!;
+      try {
+        const stepsDir = join(pod, 'steps');
+        rendered.command = await Promise.all(rendered.command.map((item) => readStepResultReferences(item, stepsDir)));
+        rendered.args = await Promise.all(rendered.args.map((item) => readStepResultReferences(item, stepsDir)));
+        for (const [key, value] of Object.entries(rendered.env)) rendered.env[key] = await readStepResultReferences(value, stepsDir);
+      } catch (error) {
+        steps.push({ name: step.name, code: 1, stdout: '', stderr: (error as Error).message, terminationMessage: '' });
+        failed = true;
+        continue;
+      }
       const user = numericUser(image.config, step);
       const stepMounts = (step.volumeMounts ?? []).map((mount) => {
         const source = volumes.get(mount.name);
@@ -167,7 +210,7 @@ export async function runTaskRun(run: TaskRunSpec): Promise<TaskRunOutcome> {
       const result = await runContainer({
         rootfs: image.rootfs,
         argv: [...rendered.command, ...rendered.args],
-        env: containerEnvironment(image.config.Env, rendered.env, image.rootfs, user.uid),
+        env: containerEnvironment(image.config.Env, { ...run.serviceAccount?.env, ...rendered.env }, image.rootfs, user.uid),
         uid: user.uid,
         gid: user.gid,
         workingDir: rendered.workingDir || image.config.WorkingDir || '/',
@@ -181,6 +224,11 @@ export async function runTaskRun(run: TaskRunSpec): Promise<TaskRunOutcome> {
       for (const name of declared) {
         const path = join(pod, 'results', name);
         if (existsSync(path)) entries.push({ key: name, value: await readFile(path), type: ResultType.taskRun });
+      }
+      const ownResults = join(pod, 'steps', stepContainerName(step.name, i), 'results');
+      for (const { name } of step.results ?? []) {
+        const path = join(ownResults, name);
+        if (existsSync(path)) entries.push({ key: name, value: await readFile(path), type: ResultType.step });
       }
       entries.push({ key: 'StartedAt', value: Buffer.from(new Date().toISOString()), type: ResultType.internalTekton });
       if (step.onError === 'continue' && result.code !== 0) entries.push({ key: 'ExitCode', value: Buffer.from(String(result.code)), type: ResultType.internalTekton });
@@ -197,9 +245,11 @@ export async function runTaskRun(run: TaskRunSpec): Promise<TaskRunOutcome> {
     }
 
     const results: Record<string, string> = {};
-    for (const name of declared) {
-      const path = join(pod, 'results', name);
-      if (existsSync(path)) results[name] = await readFile(path, 'utf8');
+    for (const result of spec.results ?? []) {
+      const fromStep = result.value === undefined ? undefined : /^\$\(steps\.(?:step-)?([a-z0-9-]+)\.results\.([A-Za-z0-9_.-]+)\)$/.exec(result.value);
+      if (result.value !== undefined && !fromStep) throw new Error(`result ${result.name}: value ${result.value} is not a step result reference`);
+      const path = fromStep ? join(pod, 'steps', `step-${fromStep[1]}`, 'results', fromStep[2]!) : join(pod, 'results', result.name);
+      if (existsSync(path)) results[result.name] = await readFile(path, 'utf8');
     }
     return { name: context.taskRunName, succeeded: !failed, steps, results };
   } finally {

@@ -49,6 +49,8 @@ export interface StepTemplate {
   args?: string[];
   env?: { name: string; value: string }[];
   workingDir?: string;
+  /** Step results (a StepAction's, once resolved). */
+  results?: { name: string }[];
 }
 
 export interface ResolvedStep {
@@ -63,9 +65,44 @@ export interface ReplacementPass {
   arrays: Map<string, string[]>;
 }
 
-/** pkg/apis/pipeline/paths.go: WorkspaceDir and DefaultResultPath. */
+/** pkg/apis/pipeline/paths.go: WorkspaceDir, DefaultResultPath and StepsDir. */
 export const WORKSPACE_DIR = '/workspace';
 export const RESULTS_DIR = '/tekton/results';
+export const STEPS_DIR = '/tekton/steps';
+
+/** pkg/pod StepName: the step's container name, also its folder under /tekton/steps. */
+export function stepContainerName(name: string | undefined, index: number): string {
+  return name ? `step-${name}` : `step-unnamed-${index}`;
+}
+
+/** Where a step writes its result `name` (apply.go getStepResultReplacements). */
+export function stepResultPath(step: string | undefined, index: number, name: string): string {
+  return `${STEPS_DIR}/${stepContainerName(step, index)}/results/${name}`;
+}
+
+/** `$(step.results.<r>.path)` of one step, in the three spellings. */
+export function stepResultsPass(step: StepTemplate, index: number): ReplacementPass {
+  const strings = new Map<string, string>();
+  for (const { name } of step.results ?? []) {
+    for (const key of [`step.results.${name}.path`, `step.results["${name}"].path`, `step.results['${name}'].path`]) strings.set(key, stepResultPath(step.name, index, name));
+  }
+  return { strings, arrays: new Map() };
+}
+
+/**
+ * `$(steps.<step>.results.<r>)` is resolved by Tekton's entrypoint when the
+ * step starts, from the earlier step's result file: the controller leaves it
+ * in place (these keys replace it with itself), and task-run.ts fills it in.
+ */
+export function stepResultReferencesPass(steps: readonly StepTemplate[]): ReplacementPass {
+  const strings = new Map<string, string>();
+  for (const step of steps) {
+    for (const { name } of step.results ?? []) {
+      for (const prefix of step.name ? [`steps.${step.name}`, `steps.step-${step.name}`] : []) strings.set(`${prefix}.results.${name}`, `$(${prefix}.results.${name})`);
+    }
+  }
+  return { strings, arrays: new Map() };
+}
 
 const PARAM_PATTERNS = [(name: string) => `params.${name}`, (name: string) => `params["${name}"]`, (name: string) => `params['${name}']`];
 
@@ -262,13 +299,14 @@ export function resolveTaskSteps(spec: TaskSpecLike, run: TaskRunInput): Resolve
   }
   const unbound = (spec.workspaces ?? []).filter((workspace) => !workspace.optional && run.workspaces[workspace.name] === undefined);
   if (unbound.length > 0) throw new Error(`the TaskRun does not bind required workspaces: ${unbound.map((workspace) => workspace.name).join(', ')}`);
-  const passes = [
-    paramPass(spec.params ?? [], run.params),
-    contextPass(run.context),
-    resultsPass(spec.results ?? []),
-    workspacePass(spec.workspaces ?? [], run.workspaces),
-  ];
+  const params = paramPass(spec.params ?? [], run.params);
+  const context = contextPass(run.context);
+  const results = resultsPass(spec.results ?? []);
+  const workspaces = workspacePass(spec.workspaces ?? [], run.workspaces);
+  const references = stepResultReferencesPass(spec.steps);
   return spec.steps.map((step, i) => {
+    const ownResults = stepResultsPass(step, i);
+    const passes = [params, context, { strings: new Map([...results.strings, ...ownResults.strings]), arrays: new Map() }, workspaces, references];
     checkStepVariables(step, passes, `step ${step.name ?? i}`);
     return applyPasses(step, passes);
   });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/oci/registry/index.ts';
@@ -43,12 +43,23 @@ t.test("how many images one run takes comes from the Task's results budget, chec
   const images = Array.from({ length: 4 }, (_, i) => `registry.invalid/team/app-${i}:v1`);
   const refused = await runStep(['--images', ...images], { ...policy, ...limits });
   t.equal(refused.code, 2, 'a list that cannot fit is a usage error');
-  t.match(refused.stderr, /error \[USAGE_TOO_MANY_IMAGES\]: the 4 images in the images param would take \d+ bytes in the verified-images result, and this Task's results budget allows it 300/);
+  t.match(refused.stderr, /error \[USAGE_TOO_MANY_IMAGES\]: the 4 images in the images param would take \d+ bytes in the verified-images result, and this Task's results budget allows 300/);
   t.match(refused.stderr, /verify at most 2 of these images per TaskRun/, 'and says how many fit');
   t.notMatch(refused.stderr, /REGISTRY_UNREACHABLE/, 'no registry was asked');
   const attested = await runStep(['--images', ...images.slice(0, 3)], { ...policy, ...limits, TEKTON_CATALOG_RESULT_LIMITS: limits.TEKTON_CATALOG_RESULT_LIMITS.replace('verified-images=300', 'verified-images=1000'), ATTESTATION_PREDICATE_TYPE: 'https://slsa.dev/provenance/v1' });
   t.equal(attested.code, 2);
   t.match(attested.stderr, /attestation-predicate-digests result holds the digests of at most 2 images/);
+
+  const five = await runStep(['--images', ...Array.from({ length: 5 }, (_, i) => `r.invalid/a${i}`)], policy);
+  t.equal(five.code, 2, 'more images than Chains input results is a usage error');
+  t.match(five.stderr, /USAGE_TOO_MANY_IMAGES\]: the images param holds 5 images, and one verify-image TaskRun verifies at most 4/);
+  // With the Task's shared pool, the list and the Chains inputs are counted together.
+  const inputs = Array.from({ length: 4 }, (_, i) => `image${i + 1}_ARTIFACT_INPUTS=600`).join(',');
+  const pooled = { TEKTON_CATALOG_RESULT_LIMITS: `verified-images=600,${inputs}`, TEKTON_CATALOG_RESULT_SHARED: '600:verified-images,image1_ARTIFACT_INPUTS,image2_ARTIFACT_INPUTS,image3_ARTIFACT_INPUTS,image4_ARTIFACT_INPUTS' };
+  const shared = await runStep(['--images', ...images.slice(0, 3)], { ...policy, ...pooled });
+  t.equal(shared.code, 2);
+  t.match(shared.stderr, /in the verified-images result and the Chains input results, and this Task's results budget allows 600/);
+  t.match(shared.stderr, /verify at most 2 of these images/, 'two images take 2 × (list entry + input object) bytes, three do not fit');
 });
 
 const missing = missingRegistryTools();
@@ -89,6 +100,15 @@ if (missing !== undefined) {
     t.equal(readFileSync(join(work, 'results', 'verified-image'), 'utf8'), '', 'two images: no single-image result, so none can be taken for the other');
     t.same(JSON.parse(readFileSync(join(work, 'results', 'signer-identity'), 'utf8')), [WHO.identity]);
     t.same(JSON.parse(readFileSync(join(work, 'results', 'signer-issuer'), 'utf8')), [WHO.issuer]);
+    t.same(
+      [1, 2].map((n) => JSON.parse(readFileSync(join(work, 'results', `image${n}_ARTIFACT_INPUTS`), 'utf8'))),
+      [
+        { uri: `oci://${registry.host}/step/app`, digest: signed.digest },
+        { uri: `oci://${registry.host}/step/other`, digest: bundled.digest },
+      ],
+      'each verified image is a Chains input, in input order',
+    );
+    t.notOk(existsSync(join(work, 'results', 'image3_ARTIFACT_INPUTS')), 'no input result for images not given');
     t.match(ok.stdout, /VERIFIED .*step\/app@sha256:[0-9a-f]{64}: tag sha256-[0-9a-f]{64}\.sig layer 0 signed by/, 'says which signature passed');
     t.match(readFileSync(join(work, 'metrics.prom'), 'utf8'), /tekton_image_verifications_total\{outcome="verified",reason="ok",task="verify"\} 2/);
     const report = JSON.parse(readFileSync(join(work, 'verify-image-report.json'), 'utf8')) as { verified: boolean }[];
