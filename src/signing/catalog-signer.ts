@@ -5,10 +5,10 @@ import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import type { Descriptor } from '../oci/media-types.ts';
-import { RegistryClient } from '../oci/registry/index.ts';
+import { RegistryClientPool, type RegistryAccessOptions } from '../oci/registry/index.ts';
 import { parseBundle } from '../sigstore/bundle/parse.ts';
 import { isVerificationFailure, VerifyErrorCode } from '../sigstore/errors.ts';
-import { ImageVerifier, registryClientOptions, type ImageInspection, type RegistryAccessOptions } from '../sigstore/image-verifier.ts';
+import { ImageVerifier, type ImageInspection } from '../sigstore/image-verifier.ts';
 import type { BundleVerifier } from '../sigstore/verify/bundle-verifier.ts';
 import { attachLegacySignature, legacyAnnotations, simpleSigningPayload } from './attachment/legacy-signature.ts';
 import { attachBundleReferrer } from './attachment/referrer.ts';
@@ -79,20 +79,14 @@ export interface SignRecord {
 export class CatalogSigner {
   private readonly options: CatalogSignerOptions;
   private readonly inspector: ImageVerifier;
-  private readonly clients = new Map<string, RegistryClient>();
+  private readonly clients: RegistryClientPool;
   private readonly images: StepImageInspector;
 
   constructor(options: CatalogSignerOptions) {
     this.options = options;
-    const access = options.registry ?? {};
-    this.inspector = new ImageVerifier({
-      verifier: options.verifier,
-      registry: {
-        ...(access.plainHttpRegistries ? { plainHttpRegistries: access.plainHttpRegistries } : {}),
-        ...(access.dockerConfigPath ? { dockerConfigPath: access.dockerConfigPath } : {}),
-        ...(access.timeoutMs ? { timeoutMs: access.timeoutMs } : {}),
-      },
-    });
+    // One client per registry for reading what is attached and for pushing: one set of connections and tokens.
+    this.clients = new RegistryClientPool(options.registry ?? {});
+    this.inspector = new ImageVerifier({ verifier: options.verifier, clients: this.clients });
     this.images = new StepImageInspector(options.repoRoot, options.runtimeLock);
   }
 
@@ -128,13 +122,12 @@ export class CatalogSigner {
 
   private async close(): Promise<void> {
     await this.inspector.close();
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
-    this.clients.clear();
+    await this.clients.close();
   }
 
   private async signTarget(target: SignTarget): Promise<SignedArtefactRecord> {
     const inspection = await this.inspect(target);
-    const client = this.client(target.registry);
+    const client = this.clients.client(target.registry);
     const subject: Descriptor = { mediaType: inspection.mediaType, digest: target.digest, size: inspection.manifest.byteLength };
     const name = `${target.registry}/${target.repository}`;
     const { context } = this.options;
@@ -211,15 +204,6 @@ export class CatalogSigner {
     }
   }
 
-  private client(registry: string): RegistryClient {
-    let client = this.clients.get(registry);
-    if (client === undefined) {
-      const access = this.options.registry ?? {};
-      client = new RegistryClient(registry, registryClientOptions(access, registry));
-      this.clients.set(registry, client);
-    }
-    return client;
-  }
 }
 
 export function progressLine(artefact: SignedArtefactRecord): string {

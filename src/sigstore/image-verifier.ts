@@ -1,50 +1,20 @@
 import { CatalogError, isCatalogError, quoteUntrusted } from '../errors.ts';
 import { sha256Digest, type Digest } from '../oci/digest.ts';
-import { RegistryClient, formatReference, parseReference, type ImageReference, type RegistryClientOptions } from '../oci/registry/index.ts';
+import { RegistryClientPool, formatReference, parseReference, type ImageReference, type PulledManifest, type RegistryAccessOptions } from '../oci/registry/index.ts';
 import { parseBundle } from './bundle/parse.ts';
-import { SignatureDiscovery, type SignatureCandidate } from './discovery/signature-discovery.ts';
+import { SignatureDiscovery, type Discovery, type SignatureCandidate } from './discovery/signature-discovery.ts';
 import { VerificationFailure, VerifyErrorCode, isVerificationFailure, type VerifyErrorCodeValue } from './errors.ts';
 import { legacyToBundle } from './legacy/legacy-signature.ts';
 import { COSIGN_SIGN_PREDICATE_TYPE, predicateDigest } from './payload/in-toto.ts';
 import { checkSimpleSigningPayload } from './payload/simple-signing.ts';
 import type { BundleVerifier, VerifiedSigner } from './verify/bundle-verifier.ts';
 
-export interface RegistryAccessOptions {
-  /** A docker config.json with credentials (exact host match). */
-  dockerConfigPath?: string;
-  /** How messages name the docker config, e.g. 'the docker-config workspace'. */
-  dockerConfigSetting?: string;
-  /** Registries reached over plain HTTP; the client refuses any that is not loopback. */
-  plainHttpRegistries?: readonly string[];
-  /** How refusals name the setting above, e.g. 'the verify-image param "plain-http-registries"'. */
-  plainHttpSetting?: string;
-  /** Token servers (origins) that may receive credentials although they are on another domain than the registry. */
-  trustedTokenRealms?: readonly string[];
-  /** How a realm refusal names the setting above, e.g. 'the verify-image param "trusted-token-realms"'. */
-  trustedTokenRealmsSetting?: string;
-  timeoutMs?: number;
-  maxAttempts?: number;
-  maxManifestBytes?: number;
-}
-
-/** The registry client options for one registry: every step and command that reads registries builds its clients here. */
-export function registryClientOptions(access: RegistryAccessOptions, registry: string): RegistryClientOptions {
-  return {
-    plainHttp: access.plainHttpRegistries?.includes(registry) ?? false,
-    ...(access.plainHttpSetting === undefined ? {} : { plainHttpSetting: access.plainHttpSetting }),
-    ...(access.dockerConfigPath === undefined ? {} : { dockerConfigPath: access.dockerConfigPath }),
-    ...(access.dockerConfigSetting === undefined ? {} : { dockerConfigSetting: access.dockerConfigSetting }),
-    ...(access.timeoutMs === undefined ? {} : { timeoutMs: access.timeoutMs, connectTimeoutMs: access.timeoutMs }),
-    ...(access.maxAttempts === undefined ? {} : { maxAttempts: access.maxAttempts }),
-    ...(access.maxManifestBytes === undefined ? {} : { maxManifestBytes: access.maxManifestBytes }),
-    ...(access.trustedTokenRealms === undefined ? {} : { trustedTokenRealms: access.trustedTokenRealms }),
-    ...(access.trustedTokenRealmsSetting === undefined ? {} : { trustedTokenRealmsSetting: access.trustedTokenRealmsSetting }),
-  };
-}
-
 export interface ImageVerifierOptions {
   verifier: BundleVerifier;
+  /** How to reach registries, for a pool of the verifier's own; ignored when `clients` is given. */
   registry?: RegistryAccessOptions;
+  /** A pool shared with the caller, who then closes it; the verifier's close() leaves it open. */
+  clients?: RegistryClientPool;
   /** Refuse tag-only references instead of resolving them. */
   requireDigest?: boolean;
   /** Also require an attestation of this predicate type, signed under the same policy. */
@@ -132,29 +102,22 @@ const FAILURE_PRECEDENCE: readonly VerifyErrorCodeValue[] = [
  */
 export class ImageVerifier {
   private readonly options: ImageVerifierOptions;
-  private readonly clients = new Map<string, RegistryClient>();
+  private readonly clients: RegistryClientPool;
+  private readonly ownsClients: boolean;
 
   constructor(options: ImageVerifierOptions) {
     this.options = options;
+    this.ownsClients = options.clients === undefined;
+    this.clients = options.clients ?? new RegistryClientPool(options.registry ?? {});
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
-    this.clients.clear();
+    if (this.ownsClients) await this.clients.close();
   }
 
   async verify(input: string): Promise<ImageVerification> {
-    const reference = this.parse(input);
-    const client = this.client(reference.registry);
     return withRegistryErrors(input, async () => {
-      const pulled = await client.getManifest(reference.repository, reference.digest ?? reference.tag ?? 'latest');
-      // The digest is what we computed from the bytes we got, never a header.
-      const digest = sha256Digest(pulled.bytes);
-      if (reference.digest !== undefined && digest !== reference.digest) {
-        throw new VerificationFailure(VerifyErrorCode.digestMismatch, `${quoteUntrusted(input, 200)}: the registry served a manifest hashing to ${digest}`);
-      }
-      const discovery = await new SignatureDiscovery(client).discover(reference.repository, digest);
-      const where = formatReference({ registry: reference.registry, repository: reference.repository, digest });
+      const { reference, manifest, digest, discovery, where } = await this.discover(input);
       if (discovery.candidates.length === 0) {
         throw new VerificationFailure(
           VerifyErrorCode.noSignatures,
@@ -162,7 +125,7 @@ export class ImageVerifier {
           { hint: 'sign the image with cosign (either storage format), or check the reference' },
         );
       }
-      const signature = this.firstValid(discovery.candidates, pulled.bytes, digest, where);
+      const signature = this.firstValid(discovery.candidates, manifest.bytes, digest, where);
       const result: ImageVerification = {
         input,
         verifiedReference: where,
@@ -174,7 +137,7 @@ export class ImageVerifier {
         referrersSource: discovery.referrersSource,
       };
       if (this.options.attestationPredicateType !== undefined) {
-        result.attestation = this.requiredAttestation(discovery.candidates, pulled.bytes, where, this.options.attestationPredicateType);
+        result.attestation = this.requiredAttestation(discovery.candidates, manifest.bytes, where, this.options.attestationPredicateType);
       }
       return result;
     });
@@ -188,24 +151,16 @@ export class ImageVerifier {
    * signature does not, it is reported in `signatureFailure`.
    */
   async inspect(input: string): Promise<ImageInspection> {
-    const reference = this.parse(input);
-    const client = this.client(reference.registry);
     return withRegistryErrors(input, async () => {
-      const pulled = await client.getManifest(reference.repository, reference.digest ?? reference.tag ?? 'latest');
-      const digest = sha256Digest(pulled.bytes);
-      if (reference.digest !== undefined && digest !== reference.digest) {
-        throw new VerificationFailure(VerifyErrorCode.digestMismatch, `${quoteUntrusted(input, 200)}: the registry served a manifest hashing to ${digest}`);
-      }
-      const discovery = await new SignatureDiscovery(client).discover(reference.repository, digest);
-      const where = formatReference({ registry: reference.registry, repository: reference.repository, digest });
+      const { reference, manifest, digest, discovery, where } = await this.discover(input);
       const inspection: ImageInspection = {
         input,
         verifiedReference: where,
         registry: reference.registry,
         repository: reference.repository,
         digest,
-        mediaType: pulled.mediaType,
-        manifest: pulled.bytes,
+        mediaType: manifest.mediaType,
+        manifest: manifest.bytes,
         referrersSource: discovery.referrersSource,
         signatures: [],
         attestations: [],
@@ -214,10 +169,10 @@ export class ImageVerifier {
       for (const candidate of discovery.candidates) {
         try {
           if (candidate.format === 'legacy') {
-            inspection.signatures.push(this.verifySignature(candidate, pulled.bytes, digest));
+            inspection.signatures.push(this.verifySignature(candidate, manifest.bytes, digest));
             continue;
           }
-          const result = this.options.verifier.verify(parseBundle(candidate.bundle, candidate.source), pulled.bytes, candidate.source);
+          const result = this.options.verifier.verify(parseBundle(candidate.bundle, candidate.source), manifest.bytes, candidate.source);
           const signature = withTlog({ format: 'bundle', source: candidate.source, signer: result.signer }, result.tlogIndex);
           if (result.statement === undefined || result.statement.predicateType === COSIGN_SIGN_PREDICATE_TYPE) inspection.signatures.push(signature);
           else {
@@ -244,6 +199,29 @@ export class ImageVerifier {
     });
   }
 
+  /**
+   * Resolves the reference to the digest of the manifest bytes we fetched and
+   * finds the signatures of that digest. With a digest in the reference, the
+   * signatures are looked up while the manifest is fetched (a round trip
+   * less); they are used only once the manifest hashes to that digest.
+   */
+  private async discover(input: string): Promise<{ reference: ImageReference; manifest: PulledManifest; digest: Digest; discovery: Discovery; where: string }> {
+    const reference = this.parse(input);
+    const client = this.clients.client(reference.registry);
+    const discovery = new SignatureDiscovery(client);
+    const pinned = reference.digest === undefined ? undefined : discovery.discover(reference.repository, reference.digest);
+    // Settled either way: when the manifest fails first, the lookup's own failure is not reported twice.
+    pinned?.catch(() => {});
+    const manifest = await client.getManifest(reference.repository, reference.digest ?? reference.tag ?? 'latest');
+    // The digest is what we computed from the bytes we got, never a header.
+    const digest = sha256Digest(manifest.bytes);
+    if (reference.digest !== undefined && digest !== reference.digest) {
+      throw new VerificationFailure(VerifyErrorCode.digestMismatch, `${quoteUntrusted(input, 200)}: the registry served a manifest hashing to ${digest}`);
+    }
+    const found = await (pinned ?? discovery.discover(reference.repository, digest));
+    return { reference, manifest, digest, discovery: found, where: formatReference({ registry: reference.registry, repository: reference.repository, digest }) };
+  }
+
   private parse(input: string): ImageReference {
     let reference: ImageReference;
     try {
@@ -257,16 +235,6 @@ export class ImageVerifier {
       });
     }
     return reference;
-  }
-
-  private client(registry: string): RegistryClient {
-    let client = this.clients.get(registry);
-    if (client === undefined) {
-      const access = this.options.registry ?? {};
-      client = new RegistryClient(registry, registryClientOptions(access, registry));
-      this.clients.set(registry, client);
-    }
-    return client;
   }
 
   /** The first candidate that verifies as an image signature; otherwise a failure naming every reason. */

@@ -71,6 +71,13 @@ export interface ReferrersList {
   manifests: Descriptor[];
 }
 
+export interface ManifestPullOptions {
+  accept?: readonly string[];
+  /** Reading stops at the first descriptor (array item) past this many. */
+  maxDescriptors?: number;
+  maxBytes?: number;
+}
+
 export type BlobPushOutcome = 'exists' | 'mounted' | 'uploaded';
 
 /** Accept header for manifests: both OCI and Docker forms, images and indexes. */
@@ -106,9 +113,11 @@ export class RegistryClient {
   private readonly transport: Transport;
   private readonly options: RegistryClientOptions;
   private credentials: BasicCredentials | undefined;
-  private credentialsLoaded = false;
+  private readonly credentialsLoaded: boolean;
+  private credentialsLoading: Promise<void> | undefined;
   private challenge: Challenge | { scheme: 'none' } | undefined;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  private readonly pendingTokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
   private readonly realmPolicy: RealmPolicy;
 
   constructor(registry: string, options: RegistryClientOptions = {}) {
@@ -140,9 +149,7 @@ export class RegistryClient {
     }
     if (response.status === 401) {
       const challenge = parseChallenge(headerValue(response.headers['www-authenticate']));
-      if (challenge === undefined) {
-        throw new CatalogError('REGISTRY_AUTH_UNSUPPORTED', `${describe(context)}: the registry asked for an authentication scheme this client does not speak`);
-      }
+      if (challenge === undefined) throw unsupportedChallenge(context);
       this.challenge = challenge;
       return;
     }
@@ -316,11 +323,20 @@ export class RegistryClient {
    * OCI and Docker types. By digest, the bytes must hash to it; by tag, they
    * must hash to the Docker-Content-Digest the registry sent, if it sent one.
    */
-  async getManifest(
-    repository: string,
-    reference: string,
-    options: { accept?: readonly string[]; maxDescriptors?: number; maxBytes?: number } = {},
-  ): Promise<PulledManifest> {
+  async getManifest(repository: string, reference: string, options: ManifestPullOptions = {}): Promise<PulledManifest> {
+    return (await this.pullManifest(repository, reference, options, false))!;
+  }
+
+  /**
+   * getManifest, but a manifest the registry does not have (HTTP 404) is
+   * undefined instead of an error: one GET where a HEAD, then a GET, would
+   * cost two round trips (and undici drops the connection after a HEAD).
+   */
+  async findManifest(repository: string, reference: string, options: ManifestPullOptions = {}): Promise<PulledManifest | undefined> {
+    return this.pullManifest(repository, reference, options, true);
+  }
+
+  private async pullManifest(repository: string, reference: string, options: ManifestPullOptions, missingIsUndefined: boolean): Promise<PulledManifest | undefined> {
     const context = this.context(repository, `manifest GET ${reference}`);
     const maxBytes = Math.min(options.maxBytes ?? Infinity, this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST);
     const response = await this.call(context, ['pull'], {
@@ -331,6 +347,7 @@ export class RegistryClient {
       json: options.maxDescriptors === undefined ? MANIFEST_JSON_LIMITS : { ...MANIFEST_JSON_LIMITS, maxArrayItems: options.maxDescriptors },
       headers: { accept: (options.accept ?? MANIFEST_ACCEPT).join(', ') },
     });
+    if (response.status === 404 && missingIsUndefined) return undefined;
     if (response.status !== 200) throw statusError(response, context);
     const bytes = response.body;
     const digest = sha256Digest(bytes);
@@ -519,11 +536,9 @@ export class RegistryClient {
 
   private async referrersByTag(repository: string, digest: Digest, limits: Required<ListLimits>): Promise<ReferrersList> {
     const tag = `sha256-${digestHex(digest)}`;
-    const found = await this.manifestDescriptor(repository, tag);
-    if (found === undefined) return { source: 'tag-schema', filtersApplied: [], manifests: [] };
-    let pulled: PulledManifest;
+    let pulled: PulledManifest | undefined;
     try {
-      pulled = await this.getManifest(repository, tag, {
+      pulled = await this.findManifest(repository, tag, {
         accept: [MediaType.imageIndex, MediaType.dockerManifestList],
         maxDescriptors: limits.maxItems,
         maxBytes: limits.maxBytes,
@@ -537,6 +552,7 @@ export class RegistryClient {
       }
       throw error;
     }
+    if (pulled === undefined) return { source: 'tag-schema', filtersApplied: [], manifests: [] };
     const manifests = (pulled.manifest as Partial<ImageIndex>).manifests;
     if (!Array.isArray(manifests)) {
       throw new CatalogError('REGISTRY_PROTOCOL', `${describe(this.context(repository, `referrers tag ${tag}`))}: the tag does not point at an image index`);
@@ -604,7 +620,13 @@ export class RegistryClient {
     },
     extraScopes: string[] = [],
   ): Promise<HttpResponse> {
-    if (this.challenge === undefined) await this.ping();
+    if (this.challenge === undefined) {
+      await this.loadCredentials();
+      // Anonymous reads skip the ping: a 401 answer to the request itself carries the same challenge, and
+      // the ping would cost a round trip before every first request. With credentials, or a body to send,
+      // we ask first, so the credentials go out with the first request and no body is sent twice.
+      if (this.credentials !== undefined || (request.method !== 'GET' && request.method !== 'HEAD')) await this.ping();
+    }
     const scopes = [repositoryScope(context.repository!, actions), ...extraScopes];
     const url = request.url ?? this.url(request.path!, context);
     if (url.origin !== this.origin(context)) {
@@ -625,7 +647,15 @@ export class RegistryClient {
         },
         context,
       );
+    const learning = this.challenge === undefined;
     let response = await send(await this.authorization(scopes, context, false));
+    if (response.status === 401 && learning && this.challenge === undefined) {
+      // Sent without a ping: this 401 is the ping's answer. Learn the challenge, then send as after a ping.
+      const learned = parseChallenge(headerValue(response.headers['www-authenticate']));
+      if (learned === undefined) throw unsupportedChallenge({ registry: this.registry, operation: 'ping' });
+      this.challenge = learned;
+      response = await send(await this.authorization(scopes, context, false));
+    }
     if (response.status !== 401) return response;
     const challenge = parseChallenge(headerValue(response.headers['www-authenticate']));
     if (challenge !== undefined) this.challenge = challenge;
@@ -657,7 +687,13 @@ export class RegistryClient {
     const key = [challenge.realm, challenge.service ?? '', ...[...new Set(scopes)].sort()].join(' ');
     const cached = this.tokens.get(key);
     if (!refresh && cached !== undefined && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
-    const token = await this.fetchToken(challenge, [...new Set(scopes)], context);
+    // Requests sent together (an image's manifest and its signatures) that all got a 401 share one token request.
+    let pending = this.pendingTokens.get(key);
+    if (pending === undefined) {
+      pending = this.fetchToken(challenge, [...new Set(scopes)], context).finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
+    }
+    const token = await pending;
     this.tokens.set(key, token);
     return `Bearer ${token.token}`;
   }
@@ -702,10 +738,14 @@ export class RegistryClient {
     return { token, expiresAt: Date.now() + Math.max(0, lifetime - 10) * 1000 };
   }
 
-  private async loadCredentials(): Promise<void> {
-    if (this.credentialsLoaded) return;
-    this.credentialsLoaded = true;
-    this.credentials = await credentialsFromDockerConfig(this.options.dockerConfigPath!, this.registry, this.options.dockerConfigSetting);
+  /** Reads the docker config once; requests sent together all wait for that one read. */
+  private loadCredentials(): Promise<void> {
+    this.credentialsLoading ??= this.credentialsLoaded
+      ? Promise.resolve()
+      : credentialsFromDockerConfig(this.options.dockerConfigPath!, this.registry, this.options.dockerConfigSetting).then((credentials) => {
+          this.credentials = credentials;
+        });
+    return this.credentialsLoading;
   }
 }
 
@@ -746,6 +786,10 @@ function definedLimits(limits: ListLimits): ListLimits {
 }
 
 /** Turns an unexpected status into an error that says what the registry said (escaped). */
+function unsupportedChallenge(context: CallContext): CatalogError {
+  return new CatalogError('REGISTRY_AUTH_UNSUPPORTED', `${describe(context)}: the registry asked for an authentication scheme this client does not speak`);
+}
+
 export function statusError(response: HttpResponse, context: CallContext, attempts = response.attempts): CatalogError {
   const detail = registryErrorDetail(response.body);
   const suffix = detail === '' ? '' : `: ${detail}`;

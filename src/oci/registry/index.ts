@@ -5,10 +5,12 @@ export {
   DEFAULT_REFERRER_LIMITS,
   type RegistryClientOptions,
   type PulledManifest,
+  type ManifestPullOptions,
   type ReferrersList,
   type BlobPushOutcome,
   type ListLimits,
 } from './client.ts';
+export { RegistryClientPool, registryClientOptions, type RegistryAccessOptions } from './client-pool.ts';
 export { parseReference, formatReference, referenceTarget, isLoopbackHost, type ImageReference } from './reference.ts';
 export { credentialsFromDockerConfig, type BasicCredentials } from './credentials.ts';
 export { parseChallenge, repositoryScope, type Challenge } from './auth.ts';

@@ -2,9 +2,9 @@ import { readBundleResource } from '../../bundle/read.ts';
 import { checkBundleCompliance, BundleAnnotation } from '../../bundle/contract.ts';
 import { CatalogError, quoteUntrusted } from '../../errors.ts';
 import type { ImageManifest } from '../../oci/media-types.ts';
-import { RegistryClient, parseReference } from '../../oci/registry/index.ts';
+import { RegistryClientPool, parseReference, type RegistryAccessOptions } from '../../oci/registry/index.ts';
 import { isVerificationFailure, VerificationFailure, VerifyErrorCode } from '../../sigstore/errors.ts';
-import { ImageVerifier, registryClientOptions, type ImageInspection, type RegistryAccessOptions, type VerifiedAttestation } from '../../sigstore/image-verifier.ts';
+import { ImageVerifier, type ImageInspection, type VerifiedAttestation } from '../../sigstore/image-verifier.ts';
 import type { VerifiedSigner } from '../../sigstore/verify/bundle-verifier.ts';
 import type { BundleVerifier } from '../../sigstore/verify/bundle-verifier.ts';
 import { provenanceSource } from '../attestations/provenance.ts';
@@ -69,17 +69,17 @@ const MAX_IMAGES = 100;
 export class CatalogVerifier {
   private readonly options: CatalogVerifierOptions;
   private readonly images: ImageVerifier;
-  private readonly clients = new Map<string, RegistryClient>();
+  private readonly clients: RegistryClientPool;
 
   constructor(options: CatalogVerifierOptions) {
     this.options = options;
-    this.images = new ImageVerifier({ verifier: options.verifier, registry: options.registry ?? {} });
+    this.clients = new RegistryClientPool(options.registry ?? {});
+    this.images = new ImageVerifier({ verifier: options.verifier, clients: this.clients });
   }
 
   async close(): Promise<void> {
     await this.images.close();
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
-    this.clients.clear();
+    await this.clients.close();
   }
 
   async verify(input: string): Promise<CatalogVerification> {
@@ -208,7 +208,7 @@ export class CatalogVerifier {
       check.message = `${inspection.verifiedReference} is not a Tekton bundle: ${error instanceof CatalogError ? error.message : 'its manifest does not parse'}`;
       return undefined;
     }
-    const client = this.client(inspection.registry);
+    const client = this.clients.client(inspection.registry);
     const tasks = [];
     for (const layer of manifest.layers) {
       const kind = layer.annotations![BundleAnnotation.kind]!;
@@ -235,15 +235,6 @@ export class CatalogVerifier {
     return tasks;
   }
 
-  private client(registry: string): RegistryClient {
-    let client = this.clients.get(registry);
-    if (client === undefined) {
-      const access = this.options.registry ?? {};
-      client = new RegistryClient(registry, registryClientOptions(access, registry));
-      this.clients.set(registry, client);
-    }
-    return client;
-  }
 }
 
 function summarise(attestation: VerifiedAttestation): ProvenanceSummary | undefined {

@@ -56,19 +56,28 @@ export class SignatureDiscovery {
     this.client = client;
   }
 
+  /**
+   * Both formats are looked up at once: they are independent requests, and
+   * one after the other they would cost a round trip each to the registry.
+   * The result lists legacy signatures first, as found.
+   */
   async discover(repository: string, digest: Digest): Promise<Discovery> {
-    const skipped: string[] = [];
-    const legacy = await this.legacySignatures(repository, digest, skipped);
-    const { candidates: bundles, source } = await this.referrerBundles(repository, digest, skipped);
-    return { candidates: [...legacy, ...bundles], referrersSource: source, skipped };
+    const legacySkipped: string[] = [];
+    const referrerSkipped: string[] = [];
+    const [legacy, { candidates: bundles, source }] = await Promise.all([
+      this.legacySignatures(repository, digest, legacySkipped),
+      this.referrerBundles(repository, digest, referrerSkipped),
+    ]);
+    return { candidates: [...legacy, ...bundles], referrersSource: source, skipped: [...legacySkipped, ...referrerSkipped] };
   }
 
   private async legacySignatures(repository: string, digest: Digest, skipped: string[]): Promise<SignatureCandidate[]> {
     const tag = `sha256-${digestHex(digest)}.sig`;
-    const found = await this.client.manifestDescriptor(repository, tag);
-    if (found === undefined) return [];
-    // Reading stops at the first layer past the cap: the registry cannot make us hold a million descriptors.
-    const pulled = await this.client.getManifest(repository, found.digest, { maxDescriptors: MAX_LEGACY_LAYERS });
+    // One GET by tag: the bytes are hashed as they are (and checked against the digest the registry claims), and
+    // nothing in them is trusted before each signature verifies. Reading stops at the first layer past the cap:
+    // the registry cannot make us hold a million descriptors.
+    const pulled = await this.client.findManifest(repository, tag, { maxDescriptors: MAX_LEGACY_LAYERS });
+    if (pulled === undefined) return [];
     const layers = (pulled.manifest as Partial<ImageManifest>).layers;
     if (!Array.isArray(layers)) {
       skipped.push(`tag ${tag}: not an image manifest`);
