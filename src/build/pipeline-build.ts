@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { CatalogError, quoteUntrusted } from '../errors.ts';
 import { HardeningKit } from '../kit/kit.ts';
 import { parseKitConfig } from '../kit/config/kit-config.ts';
@@ -57,7 +57,7 @@ export async function loadPipelineDefinitions(dir: string): Promise<PipelineDefi
 }
 
 function invalid(folder: string, error: unknown): CatalogError {
-  if (error instanceof ZodError) {
+  if (error instanceof $ZodError) {
     const issues = error.issues.map((issue) => `  ${issue.path.join('.') || '(definition)'}: ${issue.message}`).join('\n');
     return new CatalogError('DEFINITION_INVALID', `pipelines/${folder}/pipeline.ts is not a valid Pipeline definition:\n${issues}`, { hint: 'see src/build/pipeline-definition.ts' });
   }

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { ParamDefinitionSchema, SampleSchema, versionString, type ParamDefinition } from './definition.ts';
 
 /**
@@ -11,36 +11,39 @@ import { ParamDefinitionSchema, SampleSchema, versionString, type ParamDefinitio
  * Pipeline always names exactly the Task bundles the catalog records.
  */
 
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label').max(63);
+const dnsLabel = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label'), z.maxLength(63));
+const text = z.string().check(z.minLength(1));
 
-const PipelineTaskSchema = z.record(z.string(), z.unknown()).refine((task) => typeof task.name === 'string', 'a pipeline task needs a name');
+const PipelineTaskSchema = z.record(z.string(), z.unknown()).check(z.refine((task) => typeof task.name === 'string', 'a pipeline task needs a name'));
 
-export const PipelineDefinitionSchema = z
-  .object({
-    name: dnsLabel,
-    version: versionString,
-    displayName: z.string().min(1),
-    summary: z.string().min(1).max(120).refine((s) => !s.includes('\n'), 'must be one line'),
-    description: z.string().min(1),
-    categories: z.array(z.string().min(1)).min(1),
-    tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/)).min(1),
-    /** The floor the Pipeline itself needs; the build raises it to the highest of the Tasks it runs. */
-    minPipelinesVersion: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.57.0'),
-    /** Every param with the rule validate-params checks it against. */
-    params: z.array(ParamDefinitionSchema).default([]),
-    workspaces: z.array(z.object({ name: dnsLabel, description: z.string().min(1), optional: z.boolean().default(false) }).strict()).min(1),
-    results: z.array(z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/), description: z.string().min(1), value: z.string().min(1) }).strict()).default([]),
-    tasks: z.array(PipelineTaskSchema).min(1),
-    finally: z.array(PipelineTaskSchema).default([]),
-    /** Which task sees which workspace, as text (rendered in a code block of the README). */
-    diagram: z.string().min(1),
-    /** Markdown for the README: the contract of the user's Tasks, how to run it. */
-    notes: z.string().min(1),
-    samples: z.array(SampleSchema).default([]),
-    /** The kit configuration the committed kit is generated from (src/kit/config/kit-config.ts). */
-    kit: z.record(z.string(), z.unknown()),
-  })
-  .strict();
+export const PipelineDefinitionSchema = z.strictObject({
+  name: dnsLabel,
+  version: versionString,
+  displayName: text,
+  summary: z.string().check(
+    z.minLength(1),
+    z.maxLength(120),
+    z.refine((s) => !s.includes('\n'), 'must be one line'),
+  ),
+  description: text,
+  categories: z.array(text).check(z.minLength(1)),
+  tags: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/))).check(z.minLength(1)),
+  /** The floor the Pipeline itself needs; the build raises it to the highest of the Tasks it runs. */
+  minPipelinesVersion: z._default(z.string().check(z.regex(/^\d+\.\d+\.\d+$/)), '0.57.0'),
+  /** Every param with the rule validate-params checks it against. */
+  params: z._default(z.array(ParamDefinitionSchema), []),
+  workspaces: z.array(z.strictObject({ name: dnsLabel, description: text, optional: z._default(z.boolean(), false) })).check(z.minLength(1)),
+  results: z._default(z.array(z.strictObject({ name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/)), description: text, value: text })), []),
+  tasks: z.array(PipelineTaskSchema).check(z.minLength(1)),
+  finally: z._default(z.array(PipelineTaskSchema), []),
+  /** Which task sees which workspace, as text (rendered in a code block of the README). */
+  diagram: text,
+  /** Markdown for the README: the contract of the user's Tasks, how to run it. */
+  notes: text,
+  samples: z._default(z.array(SampleSchema), []),
+  /** The kit configuration the committed kit is generated from (src/kit/config/kit-config.ts). */
+  kit: z.record(z.string(), z.unknown()),
+});
 
 export type PipelineDefinitionInput = z.input<typeof PipelineDefinitionSchema>;
 export type PipelineDefinition = z.output<typeof PipelineDefinitionSchema>;

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import { CatalogError, quoteUntrusted } from '../../errors.ts';
 
 /**
@@ -13,22 +13,24 @@ import { CatalogError, quoteUntrusted } from '../../errors.ts';
  * errors, and every error names the field, the rule and what to write.
  */
 
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-", at most 63');
+const dnsLabel = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-", at most 63'));
 
 /** An IPv4 or IPv6 CIDR, in its canonical network form, never everything. */
-const cidr = z.string().superRefine((value, context) => {
-  const slash = value.indexOf('/');
-  const address = slash < 0 ? '' : value.slice(0, slash);
-  const prefix = slash < 0 ? NaN : Number(value.slice(slash + 1));
-  const v4 = isIPv4(address);
-  const v6 = isIPv6(address);
-  if (!(v4 || v6) || !/^\d{1,3}$/.test(value.slice(slash + 1)) || prefix > (v4 ? 32 : 128)) {
-    context.addIssue({ code: 'custom', message: 'must be a CIDR such as 10.0.50.0/24 or fd00::/64 (address/prefix length)' });
-    return;
-  }
-  if (prefix === 0) context.addIssue({ code: 'custom', message: 'allows every address; name the networks the pods need instead' });
-  if (v4 && !networkAligned(address, prefix)) context.addIssue({ code: 'custom', message: `is not a network address for /${prefix}: write the network it starts (host bits zero)` });
-});
+const cidr = z.string().check(
+  z.superRefine((value, context) => {
+    const slash = value.indexOf('/');
+    const address = slash < 0 ? '' : value.slice(0, slash);
+    const prefix = slash < 0 ? NaN : Number(value.slice(slash + 1));
+    const v4 = isIPv4(address);
+    const v6 = isIPv6(address);
+    if (!(v4 || v6) || !/^\d{1,3}$/.test(value.slice(slash + 1)) || prefix > (v4 ? 32 : 128)) {
+      context.addIssue({ code: 'custom', message: 'must be a CIDR such as 10.0.50.0/24 or fd00::/64 (address/prefix length)' });
+      return;
+    }
+    if (prefix === 0) context.addIssue({ code: 'custom', message: 'allows every address; name the networks the pods need instead' });
+    if (v4 && !networkAligned(address, prefix)) context.addIssue({ code: 'custom', message: `is not a network address for /${prefix}: write the network it starts (host bits zero)` });
+  }),
+);
 
 function networkAligned(ipv4: string, prefix: number): boolean {
   const value = ipv4.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
@@ -36,98 +38,96 @@ function networkAligned(ipv4: string, prefix: number): boolean {
   return hostBits === 0 || value % 2 ** hostBits === 0;
 }
 
-const port = z.number().int().min(1).max(65535);
+const port = z.int().check(z.gte(1), z.lte(65535));
+const labels = z.record(z.string(), z.string());
+const httpsUrl = z.url({ protocol: /^https$/ });
 
-export const DestinationSchema = z
-  .object({
-    /** For people and comments in the policy. */
-    name: dnsLabel,
-    cidrs: z.array(cidr).min(1),
-    ports: z.array(port).min(1).default([443]),
-  })
-  .strict();
+export const DestinationSchema = z.strictObject({
+  /** For people and comments in the policy. */
+  name: dnsLabel,
+  cidrs: z.array(cidr).check(z.minLength(1)),
+  ports: z._default(z.array(port).check(z.minLength(1)), [443]),
+});
 
 /** A destination inside the cluster (a Pushgateway, a CloudEvents broker): its namespace and pod labels. */
-export const InClusterDestinationSchema = z
-  .object({
-    name: dnsLabel,
-    namespace: dnsLabel,
-    podLabels: z.record(z.string(), z.string()).refine((labels) => Object.keys(labels).length > 0, 'name at least one label: without, every pod of the namespace is allowed'),
-    ports: z.array(port).min(1),
-  })
-  .strict();
+export const InClusterDestinationSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel,
+  podLabels: labels.check(z.refine((podLabels) => Object.keys(podLabels).length > 0, 'name at least one label: without, every pod of the namespace is allowed')),
+  ports: z.array(port).check(z.minLength(1)),
+});
 
-export const KitConfigSchema = z
-  .object({
-    /** The namespace the Pipeline's runs (and its service accounts and egress policy) live in. */
-    namespace: dnsLabel,
-    /** Values for Pipeline params that name the Secrets tasks read, when the Pipeline has no default for them. */
-    params: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_-]*$/, 'must be a param name'), z.string().max(253)).default({}),
-    egress: z
-      .object({
-        /** Container registries the steps pull from and push to (and where signatures are). */
-        registries: z.array(DestinationSchema).default([]),
-        /** Package proxies (Nexus, Artifactory, an npm or Go proxy). */
-        packageProxies: z.array(DestinationSchema).default([]),
-        /** Git servers the clone task fetches from. */
-        gitServers: z.array(DestinationSchema).default([]),
-        /** In-cluster collectors the gates report to: the Pushgateway of pushgateway-url, the CloudEvents sink. */
-        collectors: z.array(InClusterDestinationSchema).default([]),
-        /** The cluster DNS, for name lookups: UDP and TCP 53 to these pods. */
-        dns: z
-          .object({
-            namespace: dnsLabel.default('kube-system'),
-            podLabels: z.record(z.string(), z.string()).default({ 'k8s-app': 'kube-dns' }),
-            ports: z.array(port).min(1).default([53]),
-          })
-          .strict()
-          .default({ namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, ports: [53] }),
-        /**
-         * The API server's endpoints (`kubectl get endpoints kubernetes -n default`), needed only
-         * by tasks that read Secrets from the API. NetworkPolicies see the endpoint after the
-         * service is translated, so give the endpoint addresses and port (often 6443), not the
-         * service IP.
-         */
-        kubernetesApi: z.object({ cidrs: z.array(cidr).min(1), port }).strict().optional(),
-      })
-      .strict(),
-    chains: z
-      .object({
+export const KitConfigSchema = z.strictObject({
+  /** The namespace the Pipeline's runs (and its service accounts and egress policy) live in. */
+  namespace: dnsLabel,
+  /** Values for Pipeline params that name the Secrets tasks read, when the Pipeline has no default for them. */
+  params: z._default(z.record(z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_-]*$/, 'must be a param name')), z.string().check(z.maxLength(253))), {}),
+  egress: z.strictObject({
+    /** Container registries the steps pull from and push to (and where signatures are). */
+    registries: z._default(z.array(DestinationSchema), []),
+    /** Package proxies (Nexus, Artifactory, an npm or Go proxy). */
+    packageProxies: z._default(z.array(DestinationSchema), []),
+    /** Git servers the clone task fetches from. */
+    gitServers: z._default(z.array(DestinationSchema), []),
+    /** In-cluster collectors the gates report to: the Pushgateway of pushgateway-url, the CloudEvents sink. */
+    collectors: z._default(z.array(InClusterDestinationSchema), []),
+    /** The cluster DNS, for name lookups: UDP and TCP 53 to these pods. */
+    dns: z._default(
+      z.strictObject({
+        namespace: z._default(dnsLabel, 'kube-system'),
+        podLabels: z._default(labels, { 'k8s-app': 'kube-dns' }),
+        ports: z._default(z.array(port).check(z.minLength(1)), [53]),
+      }),
+      { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, ports: [53] },
+    ),
+    /**
+     * The API server's endpoints (`kubectl get endpoints kubernetes -n default`), needed only
+     * by tasks that read Secrets from the API. NetworkPolicies see the endpoint after the
+     * service is translated, so give the endpoint addresses and port (often 6443), not the
+     * service IP.
+     */
+    kubernetesApi: z.optional(z.strictObject({ cidrs: z.array(cidr).check(z.minLength(1)), port })),
+  }),
+  chains: z
+    ._default(
+      z.strictObject({
         /** keyless: Fulcio certificates from the controller's OIDC token; key: the `signing-secrets` cosign key; kms: a KMS key. */
-        signer: z.enum(['keyless', 'key', 'kms']).default('keyless'),
-        kmsRef: z.string().min(1).optional(),
-        fulcioUrl: z.url({ protocol: /^https$/ }).default('https://fulcio.sigstore.dev'),
-        oidcIssuer: z.url({ protocol: /^https$/ }).default('https://oauth2.sigstore.dev/auth'),
-        rekorUrl: z.url({ protocol: /^https$/ }).default('https://rekor.sigstore.dev'),
+        signer: z._default(z.enum(['keyless', 'key', 'kms']), 'keyless'),
+        kmsRef: z.optional(z.string().check(z.minLength(1))),
+        fulcioUrl: z._default(httpsUrl, 'https://fulcio.sigstore.dev'),
+        oidcIssuer: z._default(httpsUrl, 'https://oauth2.sigstore.dev/auth'),
+        rekorUrl: z._default(httpsUrl, 'https://rekor.sigstore.dev'),
         /** Where attestations and signatures go; empty: beside each image. */
-        ociRepository: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, 'must be registry/repository').optional(),
-        builderId: z.url({ protocol: /^https$/ }).optional(),
-      })
-      .strict()
-      .default({ signer: 'keyless', fulcioUrl: 'https://fulcio.sigstore.dev', oidcIssuer: 'https://oauth2.sigstore.dev/auth', rekorUrl: 'https://rekor.sigstore.dev' })
-      .refine((chains) => (chains.signer === 'kms') === (chains.kmsRef !== undefined), { message: 'kmsRef is required with signer kms, and only then', path: ['kmsRef'] }),
-    observability: z
-      .object({
-        /** Where Tekton Pipelines is installed (config-observability lives there). */
-        tektonNamespace: dnsLabel.default('tekton-pipelines'),
-        /** Where Chains is installed (chains-config lives there). */
-        chainsNamespace: dnsLabel.default('tekton-chains'),
-        /** Where the PrometheusRule goes, and the labels the Prometheus `ruleSelector` wants. */
-        ruleNamespace: dnsLabel.default('monitoring'),
-        ruleLabels: z.record(z.string(), z.string()).default({}),
-        /** Alert when a TaskRun's p99 duration is this many times its usual p99. */
-        durationSpikeFactor: z.number().min(1.5).max(100).default(3),
-        /** Alert on runs of these Pipelines (a RE2 regex on the pipeline label) outside approved hours (UTC, [from, to)). */
-        production: z
-          .object({ pipelines: z.string().min(1).max(256), approvedHoursUtc: z.object({ from: z.number().int().min(0).max(23), to: z.number().int().min(1).max(24) }).strict() })
-          .strict()
-          .refine((production) => production.approvedHoursUtc.from < production.approvedHoursUtc.to, { message: 'from must be before to', path: ['approvedHoursUtc'] })
-          .optional(),
-      })
-      .strict()
-      .default({ tektonNamespace: 'tekton-pipelines', chainsNamespace: 'tekton-chains', ruleNamespace: 'monitoring', ruleLabels: {}, durationSpikeFactor: 3 }),
-  })
-  .strict();
+        ociRepository: z.optional(z.string().check(z.regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, 'must be registry/repository'))),
+        builderId: z.optional(httpsUrl),
+      }),
+      { signer: 'keyless', fulcioUrl: 'https://fulcio.sigstore.dev', oidcIssuer: 'https://oauth2.sigstore.dev/auth', rekorUrl: 'https://rekor.sigstore.dev' },
+    )
+    .check(z.refine((chains) => (chains.signer === 'kms') === (chains.kmsRef !== undefined), { message: 'kmsRef is required with signer kms, and only then', path: ['kmsRef'] })),
+  observability: z._default(
+    z.strictObject({
+      /** Where Tekton Pipelines is installed (config-observability lives there). */
+      tektonNamespace: z._default(dnsLabel, 'tekton-pipelines'),
+      /** Where Chains is installed (chains-config lives there). */
+      chainsNamespace: z._default(dnsLabel, 'tekton-chains'),
+      /** Where the PrometheusRule goes, and the labels the Prometheus `ruleSelector` wants. */
+      ruleNamespace: z._default(dnsLabel, 'monitoring'),
+      ruleLabels: z._default(labels, {}),
+      /** Alert when a TaskRun's p99 duration is this many times its usual p99. */
+      durationSpikeFactor: z._default(z.number().check(z.gte(1.5), z.lte(100)), 3),
+      /** Alert on runs of these Pipelines (a RE2 regex on the pipeline label) outside approved hours (UTC, [from, to)). */
+      production: z.optional(
+        z
+          .strictObject({
+            pipelines: z.string().check(z.minLength(1), z.maxLength(256)),
+            approvedHoursUtc: z.strictObject({ from: z.int().check(z.gte(0), z.lte(23)), to: z.int().check(z.gte(1), z.lte(24)) }),
+          })
+          .check(z.refine((production) => production.approvedHoursUtc.from < production.approvedHoursUtc.to, { message: 'from must be before to', path: ['approvedHoursUtc'] })),
+      ),
+    }),
+    { tektonNamespace: 'tekton-pipelines', chainsNamespace: 'tekton-chains', ruleNamespace: 'monitoring', ruleLabels: {}, durationSpikeFactor: 3 },
+  ),
+});
 
 export type KitConfig = z.output<typeof KitConfigSchema>;
 export type KitConfigInput = z.input<typeof KitConfigSchema>;

@@ -2,7 +2,7 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, ServiceAccount } from 'kubernetes-models/v1';
-import { z } from 'zod';
+import * as z from '../../zod.ts';
 import { dns1123LabelProblem, dns1123SubdomainProblem, labelValueProblem, qualifiedNameProblem } from '../../tekton/names.ts';
 
 /**
@@ -61,10 +61,8 @@ export function kubernetesObjectProblems(object: unknown): string[] {
 }
 
 /** kustomization.yaml as the kit writes it: a kustomize base listing its files. */
-export const KustomizationSchema = z
-  .object({
-    apiVersion: z.literal('kustomize.config.k8s.io/v1beta1'),
-    kind: z.literal('Kustomization'),
-    resources: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]*\.yaml$/, 'must be a file of the base')).min(1),
-  })
-  .strict();
+export const KustomizationSchema = z.strictObject({
+  apiVersion: z.literal('kustomize.config.k8s.io/v1beta1'),
+  kind: z.literal('Kustomization'),
+  resources: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]*\.yaml$/, 'must be a file of the base'))).check(z.minLength(1)),
+});
