@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
 import {
+  BATCH_ENTRIES,
   GetfattrParser,
   MAX_BATCH_OUTPUT_BYTES,
   MAX_LINE_BYTES,
@@ -198,11 +199,12 @@ t.test('the reader fails closed when getfattr is missing or misbehaves', async (
     ['complains at length', 'yes "getfattr: /x: No such file or directory" | head -c 100000 >&2; exit 1', /more than \d+ bytes of complaints/],
   ];
   // A workspace of one batch is read by getfattr run directly; a larger one
-  // sends every batch after the first through the launcher process.
+  // sends every batch after the first through the launcher process. Three
+  // folders of BATCH_ENTRIES - 2 files, with the root and the folders: three batches.
   const large = tempWorkspace(t, 'wsg-large-');
   for (let d = 0; d < 3; d++) {
     mkdirSync(join(large, `d${d}`));
-    for (let f = 0; f < 1000; f++) writeFileSync(join(large, `d${d}`, `f${f}`), 'x');
+    for (let f = 0; f < BATCH_ENTRIES - 2; f++) writeFileSync(join(large, `d${d}`, `f${f}`), 'x');
   }
   for (const [label, script, reason] of liars) {
     const report = await guard(ws, { xattrTool: tool(label.replace(/\W/g, '-'), script) }).police();
