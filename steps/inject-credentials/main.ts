@@ -1,15 +1,14 @@
-import * as z from '../../src/zod.ts';
 import { CatalogError } from '../../src/errors.ts';
 import { isCredentialsError } from '../../src/credentials/errors.ts';
 import type { SecretSource } from '../../src/credentials/injector.ts';
 import { Redactor } from '../../src/credentials/redactor.ts';
 import { isSecretType } from '../../src/credentials/secret.ts';
-import { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from '../../src/credentials/writers/basic-auth.ts';
-import { readEnv } from '../../src/step/env.ts';
+import { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from '../../src/credentials/writers/basic-auth-formats.ts';
 import { resultLimit, resultValueBytes, writeResult } from '../../src/step/results.ts';
 import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
 import { writeStdoutSync } from '../../src/step/output.ts';
+import type { StepEnv } from './env.ts';
 import { Metrics } from '../../src/telemetry/metrics.ts';
 import { Telemetry } from '../../src/telemetry/telemetry.ts';
 import { violation as violationEvent, ViolationTypes } from '../../src/telemetry/violations.ts';
@@ -52,20 +51,6 @@ exit codes: 0 ok, 1 violation (a workspace that is not empty or does not match t
 credentials), 2 bad input or Secret, 3 failure.
 Secret values never appear in output: every value loaded is masked in every message.
 `;
-
-const EnvSchema = z.object({
-  CREDENTIALS_DIR: z.string().check(z.minLength(1, 'must be the credentials workspace path')),
-  SECRET_SOURCE: z._default(z.enum(['workspace', 'kubernetes-api']), 'workspace'),
-  SECRET_DIR: z._default(z.string(), ''),
-  SECRET_NAME: z._default(z.string(), ''),
-  SECRET_TYPE: z._default(z.string(), ''),
-  CREDENTIALS_EXPIRES: z._default(z.string(), '1h'),
-  PREVIOUS_INJECTION_DIGEST: z._default(z.string(), ''),
-  SSH_KNOWN_HOSTS: z._default(z.string(), ''),
-  SSH_USER: z._default(z.string(), 'git'),
-  SSH_DIR: z._default(z.string(), '~/.ssh'),
-  SERVICE_ACCOUNT_DIR: z.optional(z.string()),
-});
 
 interface Cli {
   help: boolean;
@@ -130,7 +115,7 @@ const violation = (code: string, message: string, mode: Cli['mode']): void => {
   telemetry.record(violationEvent(ViolationTypes.workspaceAccessViolated, 'workspace', { task: NAME, workspace: 'credentials', mode, code, message: redactor.redact(message) }));
 };
 
-async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number> {
+async function inject(cli: Cli, env: StepEnv): Promise<number> {
   if (!isSecretType(env.SECRET_TYPE)) {
     throw new CatalogError('USAGE_ENV', 'secret-type must be one of kubernetes.io/dockerconfigjson, kubernetes.io/basic-auth, kubernetes.io/ssh-auth, Opaque', {
       hint: 'set the secret-type param: a mounted Secret does not say its type',
@@ -188,7 +173,7 @@ async function inject(cli: Cli, env: z.infer<typeof EnvSchema>): Promise<number>
   }
 }
 
-async function cleanup(env: z.infer<typeof EnvSchema>): Promise<number> {
+async function cleanup(env: StepEnv): Promise<number> {
   const [{ cleanupCredentials }, { DIGEST_RESULT }] = await Promise.all([import('../../src/credentials/cleanup.ts'), import('../../src/credentials/workspace.ts')]);
   const report = await cleanupCredentials(env.CREDENTIALS_DIR);
   await writeResult('fingerprints', '{}');
@@ -233,7 +218,8 @@ await runStep(
       writeStdoutSync(HELP);
       return ExitCode.ok;
     }
-    const env = readEnv(EnvSchema);
+    // zod loads only here: --help and a usage error do without it.
+    const env = (await import('./env.ts')).readStepEnv();
     telemetry.configure();
     return cli.mode === 'inject' ? await inject(cli, env) : await cleanup(env);
   },

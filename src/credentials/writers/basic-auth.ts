@@ -3,14 +3,10 @@ import type { AllowedHost } from '../hosts.ts';
 import { OutputPaths, type PlannedFile } from '../plan.ts';
 import type { Redactor } from '../redactor.ts';
 import { malformed, secretText, type LoadedSecret } from '../secret.ts';
+import type { BasicAuthFormat } from './basic-auth-formats.ts';
 import { dockerConfigFromBasicAuth } from './docker-config.ts';
 
-export const BASIC_AUTH_FORMATS = ['git-credentials', 'netrc', 'docker-config'] as const;
-export type BasicAuthFormat = (typeof BASIC_AUTH_FORMATS)[number];
-
-export function isBasicAuthFormat(value: string): value is BasicAuthFormat {
-  return (BASIC_AUTH_FORMATS as readonly string[]).includes(value);
-}
+export { BASIC_AUTH_FORMATS, isBasicAuthFormat, type BasicAuthFormat } from './basic-auth-formats.ts';
 
 /**
  * A basic-auth Secret written for git (a credential store with one https
