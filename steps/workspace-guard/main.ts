@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
-import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
 import { ExitCode, runStep } from '../../src/step/run.ts';
@@ -54,21 +52,6 @@ globs: * and ? within a path component, ** for any number of components;
 results: manifest-digest, violations, summary (short JSON)
 exit codes: 0 clean, 1 violations found, 2 usage error, 3 failure`;
 
-const EnvSchema = z.object({
-  MODE: z.optional(z.enum(['seal', 'verify', 'police', 'scrub'], { message: 'must be seal, verify, police or scrub' })),
-  TARGET: z.optional(z.string()),
-  RUN_UID: z.optional(z.string()),
-  MANIFEST: z.optional(z.string()),
-  MANIFEST_DIR: z.optional(z.string()),
-  EXPECTED_DIGEST: z.optional(z.string()),
-  ALLOW_GLOBS: z.optional(z.string()),
-  ALLOWED_UIDS: z.optional(z.string()),
-  COMPARE_MTIMES: z.optional(z.enum(['true', 'false', ''], { message: 'must be true or false' })),
-  REPORT_DIR: z.optional(z.string()),
-  TASK_LABEL: z.optional(z.string().check(z.maxLength(63))),
-  WORKSPACE_LABEL: z.optional(z.string().check(z.maxLength(63))),
-});
-
 const NAME = 'workspace-guard';
 const telemetry = new Telemetry(NAME);
 const MODES = new Set<GuardMode>(['seal', 'verify', 'police', 'scrub']);
@@ -103,7 +86,8 @@ async function main(): Promise<number> {
     writeStdoutSync(`${HELP}\n`);
     return ExitCode.ok;
   }
-  const env = readEnv(EnvSchema);
+  // zod loads only here: --help and a usage error do without it.
+  const env = (await import('./env.ts')).readStepEnv();
   telemetry.configure();
   const mode = nonEmpty(args.mode, env.MODE);
   if (!mode || !MODES.has(mode as GuardMode)) {
