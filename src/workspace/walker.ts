@@ -72,11 +72,12 @@ export interface WalkOptions {
 /**
  * Entries waiting for their hash or their extended attributes; bounds memory
  * and open descriptors. It also bounds a getfattr batch (an entry at the head
- * of the window sends its batch): 4096 rather than 1024 costs a quarter of
- * the getfattr processes, 2-4% of a seal's CPU time, for about 80 MiB more
- * peak memory (BENCHMARKS.md).
+ * of the window sends its batch). 4096 would save a quarter of the getfattr
+ * processes, 2-4% of a seal's CPU time, for about 80 MiB more peak memory
+ * (BENCHMARKS.md): not worth a third of the headroom under the Task's 512Mi
+ * limit, which a step that OOMs turns into a failed run.
  */
-const WINDOW = 4096;
+const WINDOW = 1024;
 /** Entries handed to the consumer at once. */
 const OUT_BATCH = 256;
 /** Folder descriptors kept open on the way down; deeper ones are reopened through "..". */

@@ -50,7 +50,7 @@ export const MAX_BATCH_OUTPUT_BYTES = 64 * 1024 * 1024;
 const MAX_STDERR_BYTES = 64 * 1024;
 
 /** Entries per getfattr run, and what else bounds a batch. */
-export const BATCH_ENTRIES = 4096;
+export const BATCH_ENTRIES = 1024;
 /** Arguments are limited to about 2 MiB in all (and fallback paths can be 4 KiB each). */
 const BATCH_ARG_BYTES = 256 * 1024;
 const GETFATTR_ARGS = ['-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--'];
