@@ -11,14 +11,17 @@ set -euo pipefail
 # checkout must let that user in: a clone inside a folder closed to others (root's
 # home is 0700) would fail dozens of tests with "exit 126" and no reason.
 step_uid=65532
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+# (Only where root may switch users at all: otherwise this check could not tell a closed folder from that.)
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
+  setpriv --reuid=$step_uid --regid=$step_uid --clear-groups true 2>/dev/null; then
   repo=$(cd "$(dirname "$0")/.." && pwd -P)
-  dir=/
-  for part in ${repo//\// }; do
-    dir=${dir%/}/$part
+  IFS=/ read -r -a parts <<<"${repo#/}"
+  dir=
+  for part in "${parts[@]}"; do
+    dir=$dir/$part
     if ! setpriv --reuid=$step_uid --regid=$step_uid --clear-groups test -x "$dir" 2>/dev/null; then
       echo "provision: the tests run step programs as uid $step_uid (the images' user), which cannot enter $dir, a folder above this checkout ($repo)." >&2
-      echo "provision: clone the repository where other users may enter (for example under /srv), or open that folder:  chmod o+x $dir" >&2
+      echo "provision: clone the repository where other users may enter (for example under /srv), or open that folder:  chmod o+x $(printf %q "$dir")" >&2
       exit 1
     fi
   done
