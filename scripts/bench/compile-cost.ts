@@ -17,7 +17,7 @@ import { RuntimeLayers } from '../../src/build/runtime/layers.ts';
 import { extractFromTgz } from '../../src/build/runtime/extract.ts';
 import { fetchNodePackage } from '../../src/build/runtime/npm-fetch.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
-import { figure, imageNode, machineLoad, median, timeChild, type BenchSection, type ChildSample } from './lib.ts';
+import { figure, imageNode, machineLoad, median, timeChild, type BenchSection, type ChildSample, printSection } from './lib.ts';
 
 /** One line for `npm run bench -- --help`. */
 export const summary = "V8 code cache and start-up snapshot: the start-up each saves, and whether they are reproducible (amd64, arm64 under qemu)";
@@ -172,8 +172,4 @@ export async function run(): Promise<BenchSection> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const section = await run();
-  for (const f of section.figures) console.log(`${f.name}: ${f.valueMs.toFixed(1)} ms vs ${f.baselineMs.toFixed(1)} ms = ${f.ratio.toFixed(2)}× (${f.notes})`);
-  console.log((section.extra ?? []).join('\n'));
-}
+if (import.meta.url === `file://${process.argv[1]}`) printSection(await run());

@@ -12,7 +12,7 @@ import { buildStepImage } from '../../src/build/image.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import type { ImageManifest } from '../../src/oci/media-types.ts';
 import { sourceDateEpoch } from '../../src/oci/tar-layer.ts';
-import type { BenchSection } from './lib.ts';
+import { printSection, type BenchSection } from './lib.ts';
 
 /** One line for `npm run bench -- --help`. */
 export const summary = 'step image sizes per architecture and layer (exact bytes, no baseline)';
@@ -51,7 +51,4 @@ export async function run(): Promise<BenchSection> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const section = await run();
-  process.stdout.write(`${section.title}\n${(section.extra ?? []).join('\n')}\n`);
-}
+if (import.meta.url === `file://${process.argv[1]}`) printSection(await run());

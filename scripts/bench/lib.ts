@@ -142,3 +142,11 @@ export async function imageNode(repoRoot: string): Promise<{ path: string; versi
   await writeFile(path, node.content, { mode: 0o755 });
   return { path, version: `${entry.name}@${entry.version}`, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/** A bench module run on its own (node scripts/bench/<area>.ts): its section as plain text on stdout. */
+export function printSection(section: BenchSection): void {
+  const lines = [section.title];
+  for (const f of section.figures) lines.push(`${f.name}: ${f.valueMs.toFixed(1)} ms vs ${f.baselineMs.toFixed(1)} ms = ${f.ratio.toFixed(2)}× (${f.notes ?? ''})`);
+  lines.push(...(section.extra ?? []));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleBytes, bundleStep, writeStepBundle, type StepBundle } from '../../src/build/bundle-step.ts';
 import { startUpParts } from '../../src/build/step-bundle-rules.ts';
-import { atMostRatio, figure, imageNode, machineLoad, median, timeChild, type BenchFigure, type BenchGoal, type BenchSection, type ChildSample } from './lib.ts';
+import { atMostRatio, figure, imageNode, machineLoad, median, timeChild, type BenchFigure, type BenchGoal, type BenchSection, type ChildSample, printSection } from './lib.ts';
 
 /** One line for `npm run bench -- --help`. */
 export const summary = 'cold start of every step program, --help and its smallest real input (vs node -e 0 of the image node)';
@@ -265,8 +265,4 @@ export async function run(): Promise<BenchSection> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const section = await run();
-  for (const f of section.figures) console.log(`${f.name}: ${f.valueMs.toFixed(1)} ms vs ${f.baselineMs.toFixed(1)} ms = ${f.ratio.toFixed(2)}× (${f.notes})`);
-  console.log((section.extra ?? []).join('\n'));
-}
+if (import.meta.url === `file://${process.argv[1]}`) printSection(await run());

@@ -17,7 +17,7 @@ import { RegistryClient } from '../../src/oci/registry/index.ts';
 import { startRegistry } from '../../test/harness/registry.ts';
 import { pushBundleReferrer, pushImage, pushLegacySignatures } from '../../test/sigstore/fixtures/registry-images.ts';
 import { MockSigstore, inTotoStatement, simpleSigningPayload } from '../../test/sigstore/fixtures/signing.ts';
-import { atMostRatio, figure, imageNode, machineLoad, median, type BenchSection, type ChildSample } from './lib.ts';
+import { atMostRatio, figure, imageNode, machineLoad, median, type BenchSection, type ChildSample, printSection } from './lib.ts';
 
 /** One line for `npm run bench -- --help`. */
 export const summary = 'verify-image on 1, 3 and 4 signed images from a loopback registry (vs node -e 0 of the image node)';
@@ -145,8 +145,4 @@ export async function run(): Promise<BenchSection> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const section = await run();
-  for (const f of section.figures) console.log(`${f.name}: ${f.valueMs.toFixed(1)} ms vs ${f.baselineMs.toFixed(1)} ms = ${f.ratio.toFixed(2)}× (${f.notes})`);
-  console.log((section.extra ?? []).join('\n'));
-}
+if (import.meta.url === `file://${process.argv[1]}`) printSection(await run());
