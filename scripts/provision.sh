@@ -6,27 +6,6 @@
 # Prints nothing when everything is there.
 set -euo pipefail
 
-# The tests run the step programs as uid 65532, the images' user, straight from
-# this checkout (its node binary and bundles). As root, every folder above the
-# checkout must let that user in: a clone inside a folder closed to others (root's
-# home is 0700) would fail dozens of tests with "exit 126" and no reason.
-step_uid=65532
-# (Only where root may switch users at all: otherwise this check could not tell a closed folder from that.)
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
-  setpriv --reuid=$step_uid --regid=$step_uid --clear-groups true 2>/dev/null; then
-  repo=$(cd "$(dirname "$0")/.." && pwd -P)
-  IFS=/ read -r -a parts <<<"${repo#/}"
-  dir=
-  for part in "${parts[@]}"; do
-    dir=$dir/$part
-    if ! setpriv --reuid=$step_uid --regid=$step_uid --clear-groups test -x "$dir" 2>/dev/null; then
-      echo "provision: the tests run step programs as uid $step_uid (the images' user), which cannot enter $dir, a folder above this checkout ($repo)." >&2
-      echo "provision: clone the repository where other users may enter (for example under /srv), or open that folder:  chmod o+x $(printf %q "$dir")" >&2
-      exit 1
-    fi
-  done
-fi
-
 # "command-or-path package": the tests run these as real parts or as
 # independent checkers (see README, "Tests").
 needs=(

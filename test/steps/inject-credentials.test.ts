@@ -1,6 +1,6 @@
 /**
  * The step program as it ships: bundled by the catalog's own bundler, run
- * as a subprocess with process.execPath as uid 65532 (the image's user),
+ * as a subprocess with this Node (copied beside the bundle) as uid 65532 (the image's user),
  * inputs via env and args only. Every run, success or failure, ends with the
  * leak scan: stdout, stderr, every result, the metrics file and every file
  * the run could write outside the credentials workspace are searched for
@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, link, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +25,8 @@ const asRoot = process.getuid?.() === 0;
 const stepUid = asRoot ? STEP_UID : process.getuid!();
 
 let work: string;
+/** This Node, beside the bundle: the step user need not be able to enter the checkout (a clone in a 0700 folder). */
+let node: string;
 let bundle: string;
 let bundleCode: string;
 
@@ -44,6 +46,8 @@ t.before(async () => {
   const built = await bundleStep(repoRoot, 'inject-credentials');
   bundleCode = built.files.map((file) => Buffer.from(file.contents).toString('utf8')).join('\n');
   bundle = await writeStepBundle(built, work);
+  node = join(work, 'node');
+  await link(process.execPath, node).catch(() => copyFile(process.execPath, node));
 });
 t.teardown(() => rm(work, { recursive: true, force: true }));
 
@@ -96,7 +100,7 @@ async function runStepProgram(scenario: Scenario): Promise<Run> {
   const metricsFile = join(scratch, 'metrics.prom');
   await rm(metricsFile, { force: true });
   // env -u: the test runner adds NODE_OPTIONS hooks to every child it spawns; the image has none.
-  const result = await execa('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, bundle, ...scenario.args], {
+  const result = await execa('/usr/bin/env', ['-u', 'NODE_OPTIONS', node, bundle, ...scenario.args], {
     env: {
       PATH: '/usr/bin:/bin',
       HOME: scratch,
