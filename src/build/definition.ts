@@ -9,7 +9,7 @@ import { VERSION_PATTERN } from './semver.ts';
  * generator turns it into hardened, digest-pinned Tekton YAML.
  */
 
-const dnsLabel = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and "-")'), z.maxLength(63));
+export const dnsLabel = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits and "-")'), z.maxLength(63));
 
 const paramName = z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_-]*$/, 'must start with a letter or "_" and hold only letters, digits, "_" and "-"'));
 
@@ -179,7 +179,11 @@ export const KubernetesAccessSchema = z.strictObject({
 });
 export type KubernetesAccess = z.output<typeof KubernetesAccessSchema>;
 
-export const TaskDefinitionSchema = z.strictObject({
+/**
+ * How a catalog entry (a Task or a reference Pipeline) names and describes
+ * itself: the fields its labels, Artifact Hub annotations and README come from.
+ */
+export const catalogEntryFields = {
   name: dnsLabel,
   version: versionString,
   displayName: z.string().check(z.minLength(1)),
@@ -192,6 +196,10 @@ export const TaskDefinitionSchema = z.strictObject({
   description: z.string().check(z.minLength(1)),
   categories: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
   tags: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/))).check(z.minLength(1)),
+};
+
+export const TaskDefinitionSchema = z.strictObject({
+  ...catalogEntryFields,
   /** Artifact Hub's category (`artifacthub.io/category`), one of its fixed list. */
   artifactHubCategory: z._default(z.enum(ARTIFACT_HUB_CATEGORIES), 'security'),
   /** tekton.dev/pipelines.minVersion: the catalog's floor (see MIN_PIPELINES_VERSION for why) unless a Task needs a newer one. */

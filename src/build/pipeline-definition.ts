@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import * as z from '../zod.ts';
-import { ParamDefinitionSchema, SampleSchema, versionString, type ParamDefinition } from './definition.ts';
+import { catalogEntryFields, dnsLabel, ParamDefinitionSchema, SampleSchema, type ParamDefinition } from './definition.ts';
 
 /**
  * The typed API of `pipelines/<name>/pipeline.ts`: a reference Pipeline of
@@ -11,23 +11,12 @@ import { ParamDefinitionSchema, SampleSchema, versionString, type ParamDefinitio
  * Pipeline always names exactly the Task bundles the catalog records.
  */
 
-const dnsLabel = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label'), z.maxLength(63));
 const text = z.string().check(z.minLength(1));
 
 const PipelineTaskSchema = z.record(z.string(), z.unknown()).check(z.refine((task) => typeof task.name === 'string', 'a pipeline task needs a name'));
 
 export const PipelineDefinitionSchema = z.strictObject({
-  name: dnsLabel,
-  version: versionString,
-  displayName: text,
-  summary: z.string().check(
-    z.minLength(1),
-    z.maxLength(120),
-    z.refine((s) => !s.includes('\n'), 'must be one line'),
-  ),
-  description: text,
-  categories: z.array(text).check(z.minLength(1)),
-  tags: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/))).check(z.minLength(1)),
+  ...catalogEntryFields,
   /** The floor the Pipeline itself needs; the build raises it to the highest of the Tasks it runs. */
   minPipelinesVersion: z._default(z.string().check(z.regex(/^\d+\.\d+\.\d+$/)), '0.57.0'),
   /** Every param with the rule validate-params checks it against. */
