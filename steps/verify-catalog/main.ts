@@ -1,7 +1,7 @@
+import { plainHttpRegistries } from '../../src/step/plain-http-registries.ts';
 import { join } from 'node:path';
 import * as z from '../../src/zod.ts';
 import { CatalogError, quoteUntrusted } from '../../src/errors.ts';
-import { isLoopbackHost } from '../../src/oci/registry/reference.ts';
 import { readEnv } from '../../src/step/env.ts';
 import { writeResult } from '../../src/step/results.ts';
 import { argsHint, inputLabel } from '../../src/step/task-inputs.ts';
@@ -72,14 +72,7 @@ async function main(): Promise<number> {
     return ExitCode.ok;
   }
   const env = readEnv(EnvSchema);
-  const plainHttpRegistries = env.PLAIN_HTTP_REGISTRIES.split(/[\s,]+/).filter(Boolean);
-  for (const host of plainHttpRegistries) {
-    if (!isLoopbackHost(host)) {
-      throw new CatalogError('CONFIG_PLAIN_HTTP', `${inputLabel('PLAIN_HTTP_REGISTRIES')} lists ${quoteUntrusted(host)}, which is not a loopback host`, {
-        hint: 'plain HTTP is only for registries on 127.0.0.1, [::1] or localhost; use TLS everywhere else',
-      });
-    }
-  }
+  const plainHttp = plainHttpRegistries(env.PLAIN_HTTP_REGISTRIES);
   const keyed = env.PUBLIC_KEY_DIR !== '';
   // Loaded only now, after the arguments and environment were checked (chunks of their own in the bundle).
   const [{ verifyCatalogReference }, { renderCatalogSummary }] = await Promise.all([
@@ -94,7 +87,7 @@ async function main(): Promise<number> {
     ...(env.TRUSTED_ROOT_DIR !== '' ? { trustedRootPath: join(env.TRUSTED_ROOT_DIR, env.TRUSTED_ROOT_FILE) } : {}),
     ...(env.DOCKER_CONFIG_DIR !== '' ? { dockerConfigPath: join(env.DOCKER_CONFIG_DIR, 'config.json') } : {}),
     dockerConfigSetting: DOCKER_CONFIG_SETTING,
-    plainHttpRegistries,
+    plainHttpRegistries: plainHttp,
     plainHttpSetting: 'the verify-catalog param "plain-http-registries" (loopback registries only)',
     timeoutMs: Number(env.REGISTRY_TIMEOUT_SECONDS) * 1000,
     ...(env.REPORT_DIR !== '' ? { reportPath: join(env.REPORT_DIR, 'verify-catalog-report.json') } : {}),
